@@ -1,0 +1,425 @@
+"""prompts -> images -> raw scores -> decisions -> summary, every stage resumable from disk."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from . import distributed
+from .context import ScorerContext
+from .errors import ConfigError, DataError, ImageError
+from .generators import GENERATORS, resolve_model
+from .generators.base import Generator
+from .images import check_image, make_grid
+from .io import atomic_write_json, atomic_write_text, dumps, read_json
+from .provenance import environment
+from .scorers import SCORERS
+from .scorers.base import Scorer
+from .seeding import derive_seed
+from .store import RunStore
+from .suites.data import DataResolver, default_cache_dir
+from .suites.spec import Suite, load_suite
+from .types import GenRequest, PromptItem, Sample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunConfig:
+    suite: str
+    model: str
+    run_dir: Path
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    generator_options: dict[str, Any] = field(default_factory=dict)
+    #: scorer name (or "*" for every scorer) -> keyword options
+    scorer_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: scorer name -> python interpreter of the environment that runs it as a worker
+    scorer_workers: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    #: data key -> local file used only when the pinned file cannot be found (marks the run a smoke run)
+    fallback_data: dict[str, Path] = field(default_factory=dict)
+    limit: int | None = None
+    categories: list[str] | None = None
+    allow_missing: bool = False
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+# ---------------------------------------------------------------------------- setup
+class Run:
+    """One evaluation run bound to its directory."""
+
+    def __init__(self, cfg: RunConfig, dist: distributed.DistInfo | None = None) -> None:
+        self.cfg = cfg
+        self.dist = dist or distributed.dist_info()
+        self.suite: Suite = load_suite(cfg.suite)
+        self.options = self.suite.resolve_options(cfg.options)
+        self.resolver = DataResolver(cfg.data_dir)
+        self.fallbacks_used: dict[str, str] = {}
+        self.items = self._select(self.suite.load_items(self.resolver, self.options))
+        self.store = RunStore(cfg.run_dir, rank=self.dist.rank)
+        self.preset = resolve_model(cfg.model)
+        self._generator: Generator | None = None
+
+    def _select(self, items: list[PromptItem]) -> list[PromptItem]:
+        if self.cfg.categories:
+            unknown = sorted(set(self.cfg.categories) - set(self.suite.categories))
+            if unknown:
+                raise ConfigError(f"suite {self.suite.name} has no categories {unknown}; it has {sorted(self.suite.categories)}")
+            items = [it for it in items if it.category in self.cfg.categories]
+        if self.cfg.limit is not None:
+            # First N prompts of every category, so a smoke run still fills every column.
+            seen: dict[str, int] = {}
+            kept = []
+            for it in items:
+                if seen.get(it.category, 0) < self.cfg.limit:
+                    kept.append(it)
+                    seen[it.category] = seen.get(it.category, 0) + 1
+            items = kept
+        return items
+
+    def data_file(self, key: str) -> Path:
+        try:
+            return self.suite.data_file(self.resolver, key)
+        except DataError:
+            if key not in self.cfg.fallback_data:
+                raise
+            path = Path(self.cfg.fallback_data[key])
+            log.warning("pinned data file %r unavailable; using the fallback %s (unverified: a smoke run, "
+                        "not comparable to published numbers)", key, path)
+            self.fallbacks_used[key] = str(path)
+            return path
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            kwargs = dict(self.preset.kwargs)
+            kwargs.update(self.cfg.generator_options)
+            kwargs.setdefault("device", self.cfg.device)
+            kwargs.setdefault("dtype", self.cfg.dtype)
+            if self.preset.generator == "folder":
+                kwargs.pop("device"), kwargs.pop("dtype")
+            cls = GENERATORS.load(self.preset.generator)
+            self._generator = cls(**kwargs)
+        return self._generator
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a run directory to be resumed (batch size, device, limit may change)."""
+        return {
+            "suite": self.suite.name,
+            "protocol_version": self.suite.protocol_version,
+            "data_version": self.suite.data_version,
+            "data_files": {k: self.suite.files[k].checksum() for k in self.suite.module.data_keys(self.suite, self.options)
+                           if k in self.suite.files},
+            "options": self.options,
+            "model": self.cfg.model,
+            "generator": self.generator.identity(),
+            "seed": self.cfg.seed,
+            "images_per_prompt": self.suite.images_per_prompt,
+            "layout": self.suite.layout,
+        }
+
+    def claim(self) -> None:
+        self.store.claim({
+            "identity": self.identity(),
+            "suite": self.suite.name,
+            "model": self.cfg.model,
+            "model_display": self.preset.display or self.cfg.model,
+            "options": self.options,
+            "seed": self.cfg.seed,
+            "data_dir": str(self.cfg.data_dir) if self.cfg.data_dir else None,
+            "fallback_data": {k: str(v) for k, v in self.cfg.fallback_data.items()},
+        })
+        if self.dist.is_main:
+            atomic_write_json(self.store.root / "provenance.json", environment())
+
+    # ------------------------------------------------------------------------ dry run
+    def dry_run(self, n: int = 3) -> list[dict[str, Any]]:
+        reqs = [GenRequest(it, k, derive_seed(self.cfg.seed, self.suite.name, it.prompt_id, k))
+                for it in self.items[:n] for k in range(min(self.suite.images_per_prompt, 1))]
+        return self.generator.dry_run(reqs)
+
+    # ------------------------------------------------------------------------ generation
+    def file_jobs(self) -> list[tuple[PromptItem, int, str]]:
+        return [(it, f, self.suite.relpath(it, f))
+                for it in distributed.shard(self.items, self.dist) for f in range(self.suite.files_per_prompt)]
+
+    def _done_files(self) -> set[str]:
+        return {row["file"] for row in self.store.manifest() if "file" in row and "error" not in row}
+
+    def generate(self) -> dict[str, int]:
+        """Make every missing image of this rank's shard; finished files are never redone."""
+        jobs = self.file_jobs()
+        done = self._done_files()
+        pending = [j for j in jobs if not (j[2] in done and self.store.image_path(j[2]).is_file())]
+        for item in {j[0].prompt_id: j[0] for j in jobs}.values():
+            if hasattr(self.suite.module, "write_extras"):
+                self.suite.module.write_extras(self.store.images, item)
+        log.info("%s: %d image files in this shard, %d already done, %d to make -> %s",
+                 self.suite.name, len(jobs), len(jobs) - len(pending), len(pending), self.store.images)
+        if not pending:
+            return {"files": len(jobs), "made": 0, "failed": 0}
+        gen = self.generator
+        if gen.name == "folder":
+            return self._import_folder(gen, jobs, pending)
+        spf = self.suite.samples_per_file
+        per_batch = max(1, gen.batch_size // spf) if spf > 1 else 1
+        made = failed = 0
+        bar = tqdm(total=len(pending), desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
+                   position=self.dist.rank, disable=None)
+        step = per_batch if spf > 1 else max(1, gen.batch_size)
+        for start in range(0, len(pending), step):
+            chunk = pending[start : start + step]
+            requests = [GenRequest(it, f * spf + s, derive_seed(self.cfg.seed, self.suite.name, it.prompt_id, f * spf + s))
+                        for it, f, _ in chunk for s in range(spf)]
+            t0 = time.perf_counter()
+            try:
+                results = gen.generate(requests)
+            except Exception as exc:  # counted and logged; the files stay missing and are retried next time
+                log.exception("generation failed for %s", [c[2] for c in chunk])
+                self.store.append_manifest({"file": rel, "prompt_id": it.prompt_id, "error": f"{type(exc).__name__}: {exc}",
+                                            "rank": self.dist.rank} for it, _, rel in chunk)
+                failed += len(chunk)
+                bar.update(len(chunk))
+                continue
+            if len(results) != len(requests):
+                raise RuntimeError(f"generator {gen.name} returned {len(results)} images for {len(requests)} requests")
+            rows = []
+            for n, (it, f, rel) in enumerate(chunk):
+                group = results[n * spf : (n + 1) * spf]
+                reqs = requests[n * spf : (n + 1) * spf]
+                image = make_grid([r.image for r in group], *self.suite.grid) if self.suite.grid else group[0].image
+                self.store.save_image(rel, image)
+                for req, res in zip(reqs, group):
+                    rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
+                                 "sample_index": req.sample_index, "file_index": f, "seed": req.seed, "rank": self.dist.rank,
+                                 **res.info})
+            # manifest after the image: a line only ever describes a file that is wholly on disk
+            self.store.append_manifest(rows)
+            made += len(chunk)
+            bar.update(len(chunk))
+            log.debug("batch of %d files in %.1fs", len(chunk), time.perf_counter() - t0)
+        bar.close()
+        log.info("generated %d files (%d failed) under %s", made, failed, self.store.images)
+        return {"files": len(jobs), "made": made, "failed": failed}
+
+    def _import_folder(self, gen: Any, jobs: list, pending: list) -> dict[str, int]:
+        expected = gen.image_size
+        rows = []
+        for it, f, rel in tqdm(pending, desc=f"import {self.suite.name}", unit="file", disable=None):
+            src = gen.source_file(rel)
+            size = check_image(src, expected)
+            expected = expected or size
+            self._check_grid(src, size)
+            dst = self.store.image_path(rel)
+            if src.resolve() != dst.resolve():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dst.with_name(f".{dst.name}.tmp")
+                shutil.copyfile(src, tmp)
+                tmp.replace(dst)
+            rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
+                         "file_index": f, "rank": self.dist.rank, **gen.file_info(rel)})
+        self.store.append_manifest(rows)
+        return {"files": len(jobs), "made": len(rows), "failed": 0}
+
+    def _check_grid(self, path: Path, size: tuple[int, int]) -> None:
+        if self.suite.grid:
+            r, c = self.suite.grid
+            if size[0] % c or size[1] % r:
+                raise ImageError(f"{path}: a {c}x{r} grid must split evenly, found {size[0]}x{size[1]}")
+
+    # ------------------------------------------------------------------------ scoring
+    def scorer_for(self, category: str) -> str:
+        return self.suite.categories[category]["scorer"]
+
+    def scorer_options(self, name: str) -> dict[str, Any]:
+        opts = dict(self.cfg.scorer_options.get("*", {}))
+        opts.update(self.cfg.scorer_options.get(name, {}))
+        return opts
+
+    def build_scorer(self, name: str) -> Scorer:
+        ctx = ScorerContext(suite=self.suite.name, options=self.options, data_file=self.data_file,
+                            device=self._device(), dtype=self.cfg.dtype, cache_dir=default_cache_dir(),
+                            run_dir=self.store.root)
+        opts = self.scorer_options(name)
+        if name in self.cfg.scorer_workers:
+            from .scorers.worker import WorkerScorer
+
+            keys = self.suite.module.data_keys(self.suite, self.options)
+            return WorkerScorer(ctx, python=self.cfg.scorer_workers[name], target=SCORERS.target(name),
+                                data_keys=[k for k in keys if self._has_data(k)], **opts)
+        return SCORERS.load(name)(ctx, **opts)
+
+    def _has_data(self, key: str) -> bool:
+        try:
+            self.data_file(key)
+            return True
+        except DataError:
+            return False
+
+    def _device(self) -> str:
+        if self.cfg.device != "auto":
+            return self.cfg.device
+        try:
+            import torch
+
+            return f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu"
+        except ImportError:
+            return "cpu"
+
+    def samples(self) -> list[Sample]:
+        return [Sample(it, f, self.store.image_path(rel)) for it, f, rel in self.file_jobs()]
+
+    def score(self) -> dict[str, int]:
+        samples = self.samples()
+        done = set(self.store.records())
+        pending = [s for s in samples if (s.item.prompt_id, s.file_index) not in done]
+        log.info("%s: %d image files to score, %d already scored", self.suite.name, len(pending), len(samples) - len(pending))
+        missing = [s for s in pending if not s.path.is_file()]
+        if missing and not self.cfg.allow_missing:
+            names = ", ".join(str(s.path) for s in missing[:5])
+            raise ImageError(f"{len(missing)} image(s) missing, e.g. {names}. Generate them first (t2ir1-eval generate), "
+                             f"or pass --allow-missing to score them as failures")
+        expected = self.generator.image_size if self._generator or self.preset.generator != "folder" else None
+        for s in pending:
+            if s.path.is_file():
+                expected = expected or check_image(s.path)
+                self._check_grid(s.path, check_image(s.path, expected))
+        by_scorer: dict[str, list[Sample]] = {}
+        for s in pending:
+            by_scorer.setdefault(self.scorer_for(s.item.category), []).append(s)
+        counts = {"scored": 0, "errors": 0}
+        for name, group in by_scorer.items():
+            scorer = self.build_scorer(name)
+            try:
+                self.store.claim_scorer(name, {"name": name, "version": scorer.version, "options": self.scorer_options(name)})
+                atomic_write_json(self.store.scorer_meta_path(name).with_name("describe.json"), scorer.describe())
+                bar = tqdm(total=len(group), desc=f"score {name} [rank {self.dist.rank}]", unit="img",
+                           position=self.dist.rank, disable=None)
+                for start in range(0, len(group), max(1, scorer.batch_size)):
+                    batch = group[start : start + max(1, scorer.batch_size)]
+                    present = [s for s in batch if s.path.is_file()]
+                    raws = scorer.score(present) if present else []
+                    by_key = {(s.item.prompt_id, s.file_index): r for s, r in zip(present, raws)}
+                    rows = []
+                    for s in batch:
+                        raw = by_key.get((s.item.prompt_id, s.file_index), {"error": f"missing image {s.path}"})
+                        counts["errors"] += "error" in raw
+                        rows.append({"prompt_id": s.item.prompt_id, "file_index": s.file_index, "category": s.item.category,
+                                     "scorer": name, "raw": raw})
+                    self.store.append_records(name, rows)
+                    counts["scored"] += len(batch)
+                    bar.update(len(batch))
+                bar.close()
+            finally:
+                scorer.close()
+        log.info("scored %d files (%d with errors); records under %s", counts["scored"], counts["errors"], self.store.root / "records")
+        return counts
+
+
+# ---------------------------------------------------------------------------- finalisation
+def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict[str, Any],
+             extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Decisions and summary from stored raw outputs only: no model is loaded (also `rescore`)."""
+    store = RunStore(run_dir)
+    cfg = store.config()
+    records = store.records()
+    rows, missing = [], []
+    for it in items:
+        for f in range(suite.files_per_prompt):
+            rec = records.get((it.prompt_id, f))
+            raw = rec["raw"] if rec else {"error": "not scored"}
+            if rec is None:
+                missing.append(f"{it.prompt_id}#{f}")
+            decision = suite.decide(it, raw, options)
+            rows.append({"prompt_id": it.prompt_id, "category": it.category, "file_index": f,
+                         "file": suite.relpath(it, f), "decision": decision, "metadata": it.metadata})
+    scores = suite.aggregate(rows, options)
+    failed = [f"{r['prompt_id']}#{r['file_index']}" for r in rows if r["decision"].get("failed")]
+    scorer_info = {}
+    for d in sorted((store.root / "records").glob("*/describe.json")):
+        scorer_info[d.parent.name] = read_json(d)
+    prov = read_json(store.root / "provenance.json") if (store.root / "provenance.json").exists() else {}
+    comparable = cfg["model"] != "tiny" and all(s.get("comparable", True) for s in scorer_info.values()) \
+        and not cfg.get("fallbacks_used") and not (extra or {}).get("fallbacks_used")
+    metric_labels = sorted({r["decision"]["metric"] for r in rows if r["decision"].get("metric")})
+    summary = {
+        "suite": suite.name,
+        "benchmark": suite.reference_benchmark,
+        "scale": suite.scale,
+        "model": cfg.get("model_display", cfg["model"]),
+        "model_preset": cfg["model"],
+        "run_dir": str(store.root),
+        "scores": scores,
+        "n_images": len(rows),
+        "n_prompts": len(items),
+        "n_failed": len(failed),
+        "failed": failed,
+        "not_scored": missing,
+        "comparable": comparable,
+        "metric": metric_labels[0] if len(metric_labels) == 1 else metric_labels or None,
+        "provenance": {
+            "options": options,
+            "protocol_version": suite.protocol_version,
+            "identity": cfg["identity"],
+            "scorers": scorer_info,
+            "environment": prov,
+            **(extra or {}),
+        },
+    }
+    atomic_write_text(store.root / "decisions.jsonl", "".join(dumps(r) + "\n" for r in rows))
+    if hasattr(suite.module, "write_official"):
+        suite.module.write_official(store.root, rows)
+    atomic_write_json(store.root / "summary.json", summary)
+    log.info("summary written to %s (%d images, %d failed)", store.root / "summary.json", len(rows), len(failed))
+    return summary
+
+
+def run(cfg: RunConfig, generate: bool = True, score: bool = True) -> dict[str, Any] | None:
+    dist = distributed.dist_info()
+    distributed.init(dist)
+    try:
+        r = Run(cfg, dist)
+        r.claim()
+        if generate:
+            r.generate()
+        distributed.barrier(dist)
+        if r._generator is not None:
+            r._generator.close()
+        if score:
+            r.score()
+        distributed.barrier(dist)
+        if dist.is_main and score:
+            extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
+                     "generator": r.generator.describe(), "seed": cfg.seed}
+            return finalize(cfg.run_dir, r.suite, r.items, r.options, extra)
+        return None
+    finally:
+        distributed.finish(dist)
+
+
+def rescore(run_dir: Path, data_dir: Path | None = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Recompute decisions and summary from stored records; loads no model."""
+    store = RunStore(run_dir)
+    cfg = store.config()
+    suite = load_suite(cfg["suite"])
+    opts = copy.deepcopy(cfg["options"])
+    opts.update(suite.resolve_options({**opts, **(options or {})}))
+    resolver = DataResolver(data_dir or (Path(cfg["data_dir"]) if cfg.get("data_dir") else None))
+    items = suite.load_items(resolver, opts)
+    manifest_ids = {row["prompt_id"] for row in store.manifest()}
+    items = [it for it in items if it.prompt_id in manifest_ids]
+    if not items:
+        raise ConfigError(f"{run_dir}: no generated images are listed in the manifest; nothing to rescore")
+    old = read_json(store.root / "summary.json") if (store.root / "summary.json").exists() else {}
+    extra = {k: v for k, v in old.get("provenance", {}).items() if k in ("data", "generator", "seed", "fallbacks_used")}
+    extra["rescored"] = True
+    return finalize(run_dir, suite, items, opts, extra)

@@ -1,0 +1,1 @@
+"""Presentation, kept apart from computation: tables are rebuilt from stored summaries."""

@@ -1,0 +1,126 @@
+"""The run directory: the unit of work, readable by the official evaluators, resumable.
+
+    <run>/config.json                 resolved config; its "identity" must match on resume
+    <run>/provenance.json             tool/library versions, device, command (latest invocation)
+    <run>/images/...                  the suite's official layout
+    <run>/manifest/rank-NNNNN.jsonl   one line per generated image (inputs, seed, CoT, knobs, time)
+    <run>/records/<scorer>/rank-NNNNN.jsonl   raw scorer outputs, one line per image file
+    <run>/decisions.jsonl             per-image decisions (pure function of records; rebuilt by rescore)
+    <run>/summary.json                aggregate table row + provenance + failures
+    <run>/tables/                     leaderboards written by `report`
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ConfigError, ImageError
+from .io import append_jsonl, atomic_write_bytes, atomic_write_json, read_json, read_jsonl
+
+log = logging.getLogger(__name__)
+
+
+class RunStore:
+    def __init__(self, root: Path, rank: int = 0) -> None:
+        self.root = Path(root)
+        self.rank = rank
+        self.images = self.root / "images"
+
+    # ------------------------------------------------------------------ config
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.json"
+
+    def claim(self, config: dict[str, Any]) -> None:
+        """Write the config on first use; refuse a directory made with a different identity."""
+        if self.config_path.exists():
+            old = read_json(self.config_path)
+            if old.get("identity") != config["identity"]:
+                diff = _diff(old.get("identity", {}), config["identity"])
+                raise ConfigError(
+                    f"{self.root} was made with another config, refusing to mix results. Differences "
+                    f"(key: in the directory -> now): {diff}. Use a new --run-dir, or the same options as before."
+                )
+            return
+        atomic_write_json(self.config_path, config)
+
+    def config(self) -> dict[str, Any]:
+        if not self.config_path.exists():
+            raise ConfigError(f"{self.root} is not a run directory: expected {self.config_path}")
+        return read_json(self.config_path)
+
+    # ------------------------------------------------------------------ images
+    def image_path(self, relpath: str) -> Path:
+        path = (self.images / relpath).resolve()
+        if not path.is_relative_to(self.images.resolve()):
+            raise ImageError(f"image path {relpath!r} escapes {self.images}")
+        return path
+
+    def save_image(self, relpath: str, image: Any) -> Path:
+        """PNG, written atomically (PIL -> bytes -> temp file -> rename)."""
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        path = self.image_path(relpath)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    # ------------------------------------------------------------------ manifest
+    def manifest_path(self, rank: int | None = None) -> Path:
+        return self.root / "manifest" / f"rank-{self.rank if rank is None else rank:05d}.jsonl"
+
+    def append_manifest(self, rows: Iterable[dict[str, Any]]) -> None:
+        append_jsonl(self.manifest_path(), rows)
+
+    def manifest(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for p in sorted((self.root / "manifest").glob("rank-*.jsonl")):
+            rows.extend(read_jsonl(p))
+        return rows
+
+    # ------------------------------------------------------------------ records
+    def records_path(self, scorer: str, rank: int | None = None) -> Path:
+        return self.root / "records" / scorer / f"rank-{self.rank if rank is None else rank:05d}.jsonl"
+
+    def append_records(self, scorer: str, rows: Iterable[dict[str, Any]]) -> None:
+        append_jsonl(self.records_path(scorer), rows)
+
+    def records(self) -> dict[tuple[str, int], dict[str, Any]]:
+        """(prompt_id, file_index) -> record, over every scorer and rank; later lines win."""
+        out: dict[tuple[str, int], dict[str, Any]] = {}
+        for p in sorted((self.root / "records").glob("*/rank-*.jsonl")):
+            for row in read_jsonl(p):
+                out[(row["prompt_id"], int(row["file_index"]))] = row
+        return out
+
+    def scorer_meta_path(self, scorer: str) -> Path:
+        return self.root / "records" / scorer / "scorer.json"
+
+    def claim_scorer(self, scorer: str, identity: dict[str, Any]) -> None:
+        path = self.scorer_meta_path(scorer)
+        if path.exists():
+            old = read_json(path)
+            if old.get("identity") != identity:
+                raise ConfigError(
+                    f"{path.parent} holds records of scorer {scorer!r} with another configuration "
+                    f"({_diff(old.get('identity', {}), identity)}). Use a new --run-dir, or `t2ir1-eval score --fresh` "
+                    f"to discard these records."
+                )
+            return
+        atomic_write_json(path, {"identity": identity})
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> str:
+    parts = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k, "<absent>"), b.get(k, "<absent>")
+        if isinstance(va, dict) and isinstance(vb, dict):
+            sub = _diff(va, vb, f"{prefix}{k}.")
+            if sub:
+                parts.append(sub)
+        elif va != vb:
+            parts.append(f"{prefix}{k}: {json.dumps(va)[:80]} -> {json.dumps(vb)[:80]}")
+    return "; ".join(parts)

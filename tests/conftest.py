@@ -1,0 +1,27 @@
+"""Shared fixtures: the benchmark data folder CI provides beside the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("T2IR1_EVAL_TEST_DATA", REPO.parent / "shared" / "benchmarks"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"benchmark data expected at {SHARED_DATA} (set T2IR1_EVAL_TEST_DATA): CI provides ../shared beside the checkout")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never touch the user's cache or the network from tests."""
+    cache = tmp_path_factory.getbasetemp() / "t2ir1-cache"
+    monkeypatch.setenv("T2IR1_EVAL_CACHE", str(cache))
+    monkeypatch.setenv("T2IR1_EVAL_OFFLINE", "1")
+    monkeypatch.delenv("T2IR1_EVAL_DATA", raising=False)
