@@ -65,10 +65,32 @@ def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     payload = "".join(dumps(r) + "\n" for r in rows)
     if not payload:
         return
+    _drop_partial_tail(path)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(payload)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _drop_partial_tail(path: Path) -> None:
+    """Cut a last line left without its newline by a kill, so the next row starts clean."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        block = min(size, 1 << 20)
+        fh.seek(size - block)
+        tail = fh.read(block)
+        cut = tail.rfind(b"\n")
+        keep = size - block + cut + 1 if cut >= 0 else 0
+        log.warning("%s: dropping an incomplete last line (%d bytes) left by an interrupted run", path, size - keep)
+        fh.truncate(keep)
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -104,3 +104,12 @@ def test_limit_keeps_every_category(tmp_path, data_dir):
     r = Run(RunConfig(suite="t2i-compbench", model="folder", run_dir=tmp_path / "r", data_dir=data_dir,
                       generator_options={"images": str(tmp_path)}, limit=2))
     assert len(r.items) == 16 and len({i.category for i in r.items}) == 8
+
+
+def test_append_after_a_cut_line_starts_clean(tmp_path):
+    p = tmp_path / "m.jsonl"
+    append_jsonl(p, [{"a": 1}])
+    with open(p, "a") as fh:
+        fh.write('{"a": 2, "b')
+    append_jsonl(p, [{"a": 3}])
+    assert [r["a"] for r in read_jsonl(p)] == [1, 3]

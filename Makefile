@@ -1,0 +1,63 @@
+# t2ir1-eval. `make install demo` = the offline smoke run; `make test` = the tests.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/t2ir1-eval
+# Benchmark data: $T2IR1_EVAL_DATA, else ../shared/benchmarks if present, else the cache/download.
+DATA_DIR ?= $(or $(T2IR1_EVAL_DATA),$(wildcard ../shared/benchmarks))
+DATA_ARG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+MODEL  ?= t2i-r1
+SEED   ?= 0
+RUNS   ?= results/runs
+ARGS   ?=
+DEMO   := $(RUNS)/demo
+DEMO_ARGS := --model tiny --tiny-scorers --limit 2 $(DATA_ARG)
+
+.PHONY: install test demo demo-geneval demo-compbench demo-wise demo-dpg perf geneval compbench wise dpg all leaderboard check-demo clean-demo
+
+install:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e '.[test]' -c constraints.txt
+
+test:
+	$(PY) -m pytest -q
+
+# ---- offline smoke run: tiny random generator and scorers, 2 prompts per category, every suite
+demo: demo-geneval demo-compbench demo-wise demo-dpg
+	$(CLI) report $(DEMO)/geneval $(DEMO)/t2i-compbench $(DEMO)/wise $(DEMO)/dpg-bench --out $(DEMO)/leaderboards
+
+demo-geneval:
+	$(CLI) run --bench geneval --run-dir $(DEMO)/geneval $(DEMO_ARGS)
+demo-compbench:
+	$(CLI) run --bench t2i-compbench --run-dir $(DEMO)/t2i-compbench $(DEMO_ARGS)
+demo-wise:
+	$(CLI) run --bench wise --run-dir $(DEMO)/wise $(DEMO_ARGS) --scorer-option wise-judge.backend=transformers
+demo-dpg:
+	$(CLI) run --bench dpg-bench --run-dir $(DEMO)/dpg-bench $(DEMO_ARGS) --fallback-data questions=tests/data/dpg_bench_small.csv
+
+# the smoke run must keep its scores: CI compares it with the stored baselines
+check-demo:
+	for s in geneval t2i-compbench wise dpg-bench; do \
+	  $(CLI) check $(DEMO)/$$s --baseline results/baselines/demo-$$s.json --tolerance 1e-6 || exit 1; done
+
+clean-demo:
+	rm -rf $(DEMO)
+
+# ---- speed benchmarks: ratios against the obvious baseline, measured in the same run
+perf:
+	for f in tests/perf/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# ---- real runs (GPU + hub weights): MODEL=t2i-r1|janus-pro-7b|janus-pro-1b|flux-dev|flux-schnell
+geneval:
+	$(CLI) run --bench geneval --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
+compbench:
+	$(CLI) run --bench t2i-compbench --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
+wise:
+	$(CLI) run --bench wise --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
+dpg:
+	$(CLI) run --bench dpg-bench --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
+all: geneval compbench wise dpg
+
+leaderboard:
+	$(CLI) report --runs-dir $(RUNS) --out results/leaderboards $(ARGS)
