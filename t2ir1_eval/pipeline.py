@@ -342,7 +342,7 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
             decision = suite.decide(it, raw, options)
             rows.append({"prompt_id": it.prompt_id, "category": it.category, "file_index": f,
                          "file": suite.relpath(it, f), "decision": decision, "metadata": it.metadata})
-    scores = suite.aggregate(rows, options)
+    scores, aggregate_extra = suite.aggregate(rows, options)
     failed = [f"{r['prompt_id']}#{r['file_index']}" for r in rows if r["decision"].get("failed")]
     scorer_info = {}
     for d in sorted((store.root / "records").glob("*/describe.json")):
@@ -351,6 +351,8 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
     comparable = cfg["model"] != "tiny" and all(s.get("comparable", True) for s in scorer_info.values()) \
         and not cfg.get("fallbacks_used") and not (extra or {}).get("fallbacks_used")
     metric_labels = sorted({r["decision"]["metric"] for r in rows if r["decision"].get("metric")})
+    if isinstance(aggregate_extra.get("metric"), str):
+        metric_labels = [aggregate_extra["metric"]]
     summary = {
         "suite": suite.name,
         "benchmark": suite.reference_benchmark,
@@ -359,6 +361,7 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "model_preset": cfg["model"],
         "run_dir": str(store.root),
         "scores": scores,
+        "aggregate": aggregate_extra,
         "n_images": len(rows),
         "n_prompts": len(items),
         "n_failed": len(failed),

@@ -183,13 +183,17 @@ class Suite:
         decision.setdefault("failed", "error" in raw)
         return decision
 
-    def aggregate(self, rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, float]:
-        """Table columns (display names) -> value, by the benchmark's own averaging."""
+    def aggregate(self, rows: list[dict[str, Any]], options: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+        """(table column (display name) -> value, by the benchmark's own averaging; everything else the rules report)."""
         if hasattr(self.rules, "aggregate"):
-            scores = self.rules.aggregate(rows, options)
+            result = self.rules.aggregate(rows, options)
         else:
-            scores = self.module.aggregate(self, rows, options)
-        return self.display_scores(scores)
+            result = self.module.aggregate(self, rows, options)
+        shown = self.display_scores(result)
+        columns = set(self.table_columns) | {c.get("display", k) for k, c in self.categories.items()}
+        scores = {k: float(v) for k, v in shown.items() if k in columns and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        extra = {k: v for k, v in shown.items() if k not in scores}
+        return scores, extra
 
     def display_scores(self, scores: dict[str, float]) -> dict[str, float]:
         by_lower = {c.lower(): c for c in self.table_columns}
