@@ -53,6 +53,16 @@ class RunConfig:
     dtype: str = "auto"
 
 
+def chunk_by_category(jobs: list, size: int) -> list[list]:
+    """Cut jobs (tuples whose first element is a PromptItem) into batches of ``size`` within
+    each category, categories in order of first appearance: a ``--limit`` run's batches are
+    then a prefix of the full run's."""
+    by_cat: dict[str, list] = {}
+    for j in jobs:
+        by_cat.setdefault(j[0].category, []).append(j)
+    return [js[i : i + size] for js in by_cat.values() for i in range(0, len(js), size)]
+
+
 # ---------------------------------------------------------------------------- setup
 class Run:
     """One evaluation run bound to its directory."""
@@ -123,6 +133,8 @@ class Run:
             "model": self.cfg.model,
             "generator": self.generator.identity(),
             "seed": self.cfg.seed,
+            # batches are fixed (see my_chunks), so the batch size is part of what made each image
+            "batch_size": None if self.preset.generator == "folder" else self.generator.batch_size,
             "images_per_prompt": self.suite.images_per_prompt,
             "layout": self.suite.layout,
         }
@@ -148,52 +160,68 @@ class Run:
         return self.generator.dry_run(reqs)
 
     # ------------------------------------------------------------------------ generation
-    def file_jobs(self) -> list[tuple[PromptItem, int, str]]:
-        return [(it, f, self.suite.relpath(it, f))
-                for it in distributed.shard(self.items, self.dist) for f in range(self.suite.files_per_prompt)]
+    def all_file_jobs(self) -> list[tuple[PromptItem, int, str]]:
+        return [(it, f, self.suite.relpath(it, f)) for it in self.items for f in range(self.suite.files_per_prompt)]
+
+    def files_per_chunk(self) -> int:
+        spf = self.suite.samples_per_file
+        return max(1, self.generator.batch_size // spf) if spf > 1 else max(1, self.generator.batch_size)
+
+    def my_chunks(self, jobs: list, size: int) -> list[list]:
+        """Fixed batches, the same whatever the shard or resume point, dealt round-robin to ranks.
+
+        Batched float arithmetic can differ with a batch's composition (padding, GEMM blocking),
+        so an image is made bit-identical across shards and resumes by never changing the batch
+        it is made in: batches are cut per category in suite order, before sharding.
+        """
+        return distributed.shard(chunk_by_category(jobs, size), self.dist)
 
     def _done_files(self) -> set[str]:
         return {row["file"] for row in self.store.manifest() if "file" in row and "error" not in row}
 
     def generate(self) -> dict[str, int]:
         """Make every missing image of this rank's shard; finished files are never redone."""
-        jobs = self.file_jobs()
+        gen = self.generator
+        chunks = self.my_chunks(self.all_file_jobs(), self.files_per_chunk())
+        jobs = [j for c in chunks for j in c]
         done = self._done_files()
-        pending = [j for j in jobs if not (j[2] in done and self.store.image_path(j[2]).is_file())]
-        for item in {j[0].prompt_id: j[0] for j in jobs}.values():
-            if hasattr(self.suite.module, "write_extras"):
+        is_done = lambda j: j[2] in done and self.store.image_path(j[2]).is_file()  # noqa: E731
+        pending_chunks = [c for c in chunks if not all(is_done(j) for j in c)]
+        n_pending = sum(1 for c in pending_chunks for j in c if not is_done(j))
+        if hasattr(self.suite.module, "write_extras"):
+            for item in {j[0].prompt_id: j[0] for j in jobs}.values():
                 self.suite.module.write_extras(self.store.images, item)
         log.info("%s: %d image files in this shard, %d already done, %d to make -> %s",
-                 self.suite.name, len(jobs), len(jobs) - len(pending), len(pending), self.store.images)
-        if not pending:
+                 self.suite.name, len(jobs), len(jobs) - n_pending, n_pending, self.store.images)
+        if not pending_chunks:
             return {"files": len(jobs), "made": 0, "failed": 0}
-        gen = self.generator
         if gen.name == "folder":
-            return self._import_folder(gen, jobs, pending)
+            return self._import_folder(gen, jobs, [j for c in pending_chunks for j in c if not is_done(j)])
         spf = self.suite.samples_per_file
-        per_batch = max(1, gen.batch_size // spf) if spf > 1 else 1
         made = failed = 0
-        bar = tqdm(total=len(pending), desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
+        bar = tqdm(total=n_pending, desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
                    position=self.dist.rank, disable=None)
-        step = per_batch if spf > 1 else max(1, gen.batch_size)
-        for start in range(0, len(pending), step):
-            chunk = pending[start : start + step]
+        for chunk in pending_chunks:
+            # the whole chunk is generated (same batch as ever); only its missing files are written
+            todo = [j for j in chunk if not is_done(j)]
             requests = [GenRequest(it, f * spf + s, derive_seed(self.cfg.seed, self.suite.name, it.prompt_id, f * spf + s))
                         for it, f, _ in chunk for s in range(spf)]
             t0 = time.perf_counter()
             try:
                 results = gen.generate(requests)
             except Exception as exc:  # counted and logged; the files stay missing and are retried next time
-                log.exception("generation failed for %s", [c[2] for c in chunk])
+                log.exception("generation failed for %s", [c[2] for c in todo])
                 self.store.append_manifest({"file": rel, "prompt_id": it.prompt_id, "error": f"{type(exc).__name__}: {exc}",
-                                            "rank": self.dist.rank} for it, _, rel in chunk)
-                failed += len(chunk)
-                bar.update(len(chunk))
+                                            "rank": self.dist.rank} for it, _, rel in todo)
+                failed += len(todo)
+                bar.update(len(todo))
                 continue
             if len(results) != len(requests):
                 raise RuntimeError(f"generator {gen.name} returned {len(results)} images for {len(requests)} requests")
             rows = []
             for n, (it, f, rel) in enumerate(chunk):
+                if (it, f, rel) not in todo:
+                    continue
                 group = results[n * spf : (n + 1) * spf]
                 reqs = requests[n * spf : (n + 1) * spf]
                 image = make_grid([r.image for r in group], *self.suite.grid) if self.suite.grid else group[0].image
@@ -201,11 +229,11 @@ class Run:
                 for req, res in zip(reqs, group):
                     rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
                                  "sample_index": req.sample_index, "file_index": f, "seed": req.seed, "rank": self.dist.rank,
-                                 **res.info})
+                                 "batch": [j[2] for j in chunk].index(rel), **res.info})
             # manifest after the image: a line only ever describes a file that is wholly on disk
             self.store.append_manifest(rows)
-            made += len(chunk)
-            bar.update(len(chunk))
+            made += len(todo)
+            bar.update(len(todo))
             log.debug("batch of %d files in %.1fs", len(chunk), time.perf_counter() - t0)
         bar.close()
         log.info("generated %d files (%d failed) under %s", made, failed, self.store.images)
@@ -275,49 +303,67 @@ class Run:
         except ImportError:
             return "cpu"
 
-    def samples(self) -> list[Sample]:
-        return [Sample(it, f, self.store.image_path(rel)) for it, f, rel in self.file_jobs()]
+    def scorer_batch_size(self, name: str) -> int:
+        opts = self.scorer_options(name)
+        if opts.get("batch_size"):
+            return int(opts["batch_size"])
+        if name in self.cfg.scorer_workers:
+            return 8
+        return max(1, int(getattr(SCORERS.load(name), "batch_size", 8) or 8))
 
     def score(self) -> dict[str, int]:
-        samples = self.samples()
+        """Raw outputs for every image of this rank's shard; finished records are never redone."""
         done = set(self.store.records())
-        pending = [s for s in samples if (s.item.prompt_id, s.file_index) not in done]
-        log.info("%s: %d image files to score, %d already scored", self.suite.name, len(pending), len(samples) - len(pending))
+        by_scorer: dict[str, list[Sample]] = {}
+        for it, f, rel in self.all_file_jobs():
+            by_scorer.setdefault(self.scorer_for(it.category), []).append(Sample(it, f, self.store.image_path(rel)))
+        key = lambda s: (s.item.prompt_id, s.file_index)  # noqa: E731
+        plan: dict[str, list[list[Sample]]] = {}
+        for name, samples in by_scorer.items():
+            # fixed batches (see my_chunks): a record does not depend on the shard or resume point
+            chunks = distributed.shard(chunk_by_category([(s.item, s) for s in samples], self.scorer_batch_size(name)), self.dist)
+            plan[name] = [[s for _, s in c] for c in chunks if any(key(s) not in done for _, s in c)]
+        pending = [s for chunks in plan.values() for c in chunks for s in c if key(s) not in done]
+        total = sum(len(v) for v in by_scorer.values())
+        log.info("%s: %d image files, %d to score on this rank", self.suite.name, total, len(pending))
         missing = [s for s in pending if not s.path.is_file()]
         if missing and not self.cfg.allow_missing:
             names = ", ".join(str(s.path) for s in missing[:5])
             raise ImageError(f"{len(missing)} image(s) missing, e.g. {names}. Generate them first (t2ir1-eval generate), "
                              f"or pass --allow-missing to score them as failures")
-        expected = self.generator.image_size if self._generator or self.preset.generator != "folder" else None
+        expected = self.generator.image_size
         for s in pending:
             if s.path.is_file():
-                expected = expected or check_image(s.path)
-                self._check_grid(s.path, check_image(s.path, expected))
-        by_scorer: dict[str, list[Sample]] = {}
-        for s in pending:
-            by_scorer.setdefault(self.scorer_for(s.item.category), []).append(s)
+                size = check_image(s.path, expected)
+                expected = expected or size
+                self._check_grid(s.path, size)
         counts = {"scored": 0, "errors": 0}
-        for name, group in by_scorer.items():
+        for name, chunks in plan.items():
+            if not chunks:
+                continue
             scorer = self.build_scorer(name)
             try:
-                self.store.claim_scorer(name, {"name": name, "version": scorer.version, "options": self.scorer_options(name)})
+                self.store.claim_scorer(name, {"name": name, "version": scorer.version, "options": self.scorer_options(name),
+                                               "batch_size": self.scorer_batch_size(name)})
                 atomic_write_json(self.store.scorer_meta_path(name).with_name("describe.json"), scorer.describe())
-                bar = tqdm(total=len(group), desc=f"score {name} [rank {self.dist.rank}]", unit="img",
+                todo = sum(1 for c in chunks for s in c if key(s) not in done)
+                bar = tqdm(total=todo, desc=f"score {name} [rank {self.dist.rank}]", unit="img",
                            position=self.dist.rank, disable=None)
-                for start in range(0, len(group), max(1, scorer.batch_size)):
-                    batch = group[start : start + max(1, scorer.batch_size)]
+                for batch in chunks:
                     present = [s for s in batch if s.path.is_file()]
                     raws = scorer.score(present) if present else []
-                    by_key = {(s.item.prompt_id, s.file_index): r for s, r in zip(present, raws)}
+                    by_key = {key(s): r for s, r in zip(present, raws)}
                     rows = []
                     for s in batch:
-                        raw = by_key.get((s.item.prompt_id, s.file_index), {"error": f"missing image {s.path}"})
+                        if key(s) in done:
+                            continue
+                        raw = by_key.get(key(s), {"error": f"missing image {s.path}"})
                         counts["errors"] += "error" in raw
                         rows.append({"prompt_id": s.item.prompt_id, "file_index": s.file_index, "category": s.item.category,
                                      "scorer": name, "raw": raw})
                     self.store.append_records(name, rows)
-                    counts["scored"] += len(batch)
-                    bar.update(len(batch))
+                    counts["scored"] += len(rows)
+                    bar.update(len(rows))
                 bar.close()
             finally:
                 scorer.close()
