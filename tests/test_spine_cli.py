@@ -1,0 +1,55 @@
+"""The CLI surface: ls, dry-run, convert, and clear errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from t2ir1_eval.cli import main
+
+
+def test_ls_lists_suites_with_counts_models_and_scorers(data_dir):
+    r = CliRunner().invoke(main, ["ls", "--data-dir", str(data_dir)])
+    assert r.exit_code == 0, r.output
+    for line in ["geneval        553 prompts", "t2i-compbench  2400 prompts", "wise           1000 prompts",
+                 "dpg-bench      1065 prompts"]:
+        assert line in r.output
+    assert "t2i-r1" in r.output and "wise-judge" in r.output and "folder" in r.output
+
+
+def test_dry_run_prints_both_stages_without_weights(data_dir, tmp_path):
+    r = CliRunner().invoke(main, ["run", "--bench", "geneval", "--model", "t2i-r1", "--dry-run", "--data-dir", str(data_dir),
+                                  "--run-dir", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    assert "You are a helpful assistant that receives an image prompt" in r.output
+    assert "a photo of a bench" in r.output
+    assert not (tmp_path / "r").exists()  # a dry run writes nothing
+
+
+def test_typo_in_suite_is_a_clear_error(data_dir, tmp_path):
+    r = CliRunner().invoke(main, ["run", "--bench", "wies", "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "r")])
+    assert r.exit_code != 0 and "Did you mean 'wise'" in r.output and "Traceback" not in r.output
+
+
+def test_reused_run_dir_with_another_config_is_refused(data_dir, tmp_path):
+    src = tmp_path / "imgs"
+    src.mkdir()
+    from PIL import Image
+
+    for i in ["1", "401", "568", "701", "801", "901"]:
+        Image.new("RGB", (8, 8)).save(src / f"{i}.png")
+    base = ["generate", "--bench", "wise", "--model", "folder", "--images", str(src), "--limit", "1",
+            "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "r")]
+    assert CliRunner().invoke(main, base).exit_code == 0
+    r = CliRunner().invoke(main, base + ["--option", "protocol=verified"])
+    assert r.exit_code != 0 and "made with another config" in r.output and "options.protocol" in r.output
+
+
+def test_convert_janus_writes_transformers_format(tmp_path):
+    from t2ir1_eval.tiny.janus import save_tiny_original
+
+    save_tiny_original(str(tmp_path / "orig"), seed=1)
+    r = CliRunner().invoke(main, ["convert", "janus", str(tmp_path / "orig"), str(tmp_path / "hf")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["model_type"] == "janus"
