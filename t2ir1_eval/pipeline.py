@@ -258,6 +258,14 @@ class Run:
         self.store.append_manifest(rows)
         return {"files": len(jobs), "made": len(rows), "failed": 0}
 
+    def expected_file_size(self) -> tuple[int, int] | None:
+        """Size of every image file: the generator's image, tiled when the suite uses a grid."""
+        size = self.generator.image_size
+        if size is None or self.preset.generator == "folder" or not self.suite.grid:
+            return tuple(size) if size else None
+        rows, cols = self.suite.grid
+        return (size[0] * cols, size[1] * rows)
+
     def _check_grid(self, path: Path, size: tuple[int, int]) -> None:
         if self.suite.grid:
             r, c = self.suite.grid
@@ -331,7 +339,7 @@ class Run:
             names = ", ".join(str(s.path) for s in missing[:5])
             raise ImageError(f"{len(missing)} image(s) missing, e.g. {names}. Generate them first (t2ir1-eval generate), "
                              f"or pass --allow-missing to score them as failures")
-        expected = self.generator.image_size
+        expected = self.expected_file_size()
         for s in pending:
             if s.path.is_file():
                 size = check_image(s.path, expected)

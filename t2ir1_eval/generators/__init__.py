@@ -36,7 +36,8 @@ MODELS: dict[str, ModelPreset] = {
     "flux-dev": ModelPreset("flux", {"model_id": "black-forest-labs/FLUX.1-dev"}, "FLUX.1 [dev], model-card defaults", "FLUX.1-dev"),
     "flux-schnell": ModelPreset("flux", {"model_id": "black-forest-labs/FLUX.1-schnell"},
                                 "FLUX.1 [schnell], model-card defaults", "FLUX.1-schnell"),
-    "tiny": ModelPreset("janus", {"model_id": "tiny", "recipe": "t2i-r1"},
+    # short CoTs: a random model never emits EOS, and 512 tokens of noise only slow smoke runs
+    "tiny": ModelPreset("janus", {"model_id": "tiny", "recipe": "t2i-r1", "cot_max_new_tokens": 16},
                         "the Janus code on a tiny random config (offline smoke runs; scores mean nothing)", "tiny (random)"),
     "folder": ModelPreset("folder", {}, "pre-generated images in the official layout (--images DIR)", "folder"),
 }

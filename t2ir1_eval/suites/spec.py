@@ -35,6 +35,11 @@ class OptionSpec:
             if low not in {"true", "false", "1", "0", "yes", "no"}:
                 raise ConfigError(f"option {self.name}: expected true or false, found {raw!r}")
             value = low in {"true", "1", "yes"}
+        elif isinstance(raw, str) and isinstance(self.default, int) and not isinstance(self.default, bool):
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"option {self.name}: expected an integer, found {raw!r}") from None
         if self.choices is not None and value not in self.choices:
             raise ConfigError(f"option {self.name}: expected one of {self.choices}, found {raw!r}")
         return value
