@@ -209,37 +209,16 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
     """Score the images of an existing run directory."""
     import shutil
 
-    from .pipeline import run
-    from .store import RunStore
+    from .pipeline import score_run
 
-    cfg_json = RunStore(run_dir).config()
     if kw["fresh"] and (run_dir / "records").exists():
         shutil.rmtree(run_dir / "records")
-    kw.update(bench=cfg_json["suite"], model=cfg_json["model"], run_dir=run_dir, seed=cfg_json["seed"],
-              options=tuple(f"{k}={json.dumps(v)}" for k, v in cfg_json["options"].items()),
-              gen_option=(), recipe=None, model_id=None, batch_size=None, limit=None, category=(),
-              images=cfg_json["identity"]["generator"].get("images"),
-              data_dir=kw["data_dir"] or (Path(cfg_json["data_dir"]) if cfg_json.get("data_dir") else None))
-    gen_id = cfg_json["identity"]["generator"]
-    cfg = _config(kw)
-    # Rebuild the generator exactly as recorded so the identity check passes without loading weights.
-    cfg.generator_options.update({k: v for k, v in gen_id.items() if k in ("model_id", "recipe")})
-    manifest_ids = {row["prompt_id"] for row in RunStore(run_dir).manifest()}
-    summary = _score_existing(cfg, manifest_ids)
-    if summary:
-        _print_run_table(summary)
-
-
-def _score_existing(cfg, prompt_ids: set[str]):
-    from .pipeline import Run, finalize
-
-    r = Run(cfg)
-    r.items = [it for it in r.items if it.prompt_id in prompt_ids]
-    r.claim()
-    r.score()
-    extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
-             "generator": r.generator.describe(), "seed": cfg.seed}
-    return finalize(cfg.run_dir, r.suite, r.items, r.options, extra)
+    summary = score_run(
+        run_dir, scorer_options=_scorer_pairs(kw["scorer_option"]) | ({"*": {"model_id": "tiny"}} if kw["tiny_scorers"] else {}),
+        scorer_workers={k: str(v) for k, v in _pairs(kw["scorer_worker"], "--scorer-worker").items()},
+        data_dir=kw["data_dir"], fallback_data={k: Path(str(v)) for k, v in _pairs(kw["fallback_data"], "--fallback-data").items()},
+        allow_missing=kw["allow_missing"], device=kw["device"], dtype=kw["dtype"])
+    _print_run_table(summary)
 
 
 @main.command("rescore")

@@ -440,6 +440,49 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
     return summary
 
 
+class RecordedGenerator(Generator):
+    """The generator of an existing run as its config recorded it: scoring needs its image
+    size and batching, never its weights."""
+
+    name = "recorded"
+
+    def __init__(self, identity: dict[str, Any], batch_size: int | None) -> None:
+        self._identity = dict(identity)
+        size = identity.get("image_size")
+        self.image_size = tuple(size) if size else None
+        self.batch_size = batch_size or 1
+
+    def generate(self, requests: list[GenRequest]) -> list[Any]:
+        raise ConfigError("`score` scores the images a run already has; use `run` or `generate` to make missing ones")
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._identity)
+
+    def identity(self) -> dict[str, Any]:
+        return dict(self._identity)
+
+
+def score_run(run_dir: Path, scorer_options: dict[str, dict[str, Any]] | None = None,
+              scorer_workers: dict[str, str] | None = None, data_dir: Path | None = None,
+              fallback_data: dict[str, Path] | None = None, allow_missing: bool = False,
+              device: str = "auto", dtype: str = "auto") -> dict[str, Any]:
+    """Score (or finish scoring) the images of an existing run directory with its own config."""
+    saved = RunStore(run_dir).config()
+    cfg = RunConfig(suite=saved["suite"], model=saved["model"], run_dir=Path(run_dir), seed=saved["seed"],
+                    options=saved["options"], scorer_options=scorer_options or {}, scorer_workers=scorer_workers or {},
+                    data_dir=data_dir or (Path(saved["data_dir"]) if saved.get("data_dir") else None),
+                    fallback_data=fallback_data or {k: Path(v) for k, v in saved.get("fallback_data", {}).items()},
+                    allow_missing=allow_missing, device=device, dtype=dtype)
+    r = Run(cfg)
+    r._generator = RecordedGenerator(saved["identity"]["generator"], saved["identity"].get("batch_size"))
+    generated = {row["prompt_id"] for row in r.store.manifest() if "error" not in row}
+    r.items = [it for it in r.items if it.prompt_id in generated]
+    r.score()
+    extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
+             "generator": r.generator.describe(), "seed": cfg.seed}
+    return finalize(cfg.run_dir, r.suite, r.items, r.options, extra)
+
+
 def run(cfg: RunConfig, generate: bool = True, score: bool = True) -> dict[str, Any] | None:
     dist = distributed.dist_info()
     distributed.init(dist)

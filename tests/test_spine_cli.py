@@ -53,3 +53,31 @@ def test_convert_janus_writes_transformers_format(tmp_path):
     r = CliRunner().invoke(main, ["convert", "janus", str(tmp_path / "orig"), str(tmp_path / "hf")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["model_type"] == "janus"
+
+
+def test_generate_then_score_then_rescore(data_dir, tmp_path, monkeypatch):
+    """`score` finishes an existing run with its own config; `rescore` reproduces the table from records alone."""
+    from PIL import Image
+
+    from tests.chat_server import ChatServer
+    from tests.e2e_helpers import image_dependent_reply
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    src = tmp_path / "imgs"
+    src.mkdir()
+    for n, i in enumerate(["1", "401", "568", "701", "801", "901"]):
+        Image.new("RGB", (8, 8), (40 * n, 0, 0)).save(src / f"{i}.png")
+    run_dir = tmp_path / "r"
+    r = CliRunner().invoke(main, ["generate", "--bench", "wise", "--model", "folder", "--images", str(src), "--limit", "1",
+                                  "--data-dir", str(data_dir), "--run-dir", str(run_dir)])
+    assert r.exit_code == 0, r.output
+    with ChatServer(reply=image_dependent_reply, model="gpt-4o-2024-05-13") as judge:
+        r = CliRunner().invoke(main, ["score", str(run_dir), "--scorer-option", f"wise-judge.base_url={judge.base_url}"])
+        assert r.exit_code == 0, r.output
+        assert judge.count() == 6
+    first = json.loads((run_dir / "summary.json").read_text())
+    assert first["n_images"] == 6 and first["n_failed"] == 0 and first["metric"] == "WiScore"
+    r = CliRunner().invoke(main, ["rescore", str(run_dir)])
+    assert r.exit_code == 0, r.output
+    again = json.loads((run_dir / "summary.json").read_text())
+    assert again["scores"] == first["scores"] and again["provenance"]["rescored"] is True

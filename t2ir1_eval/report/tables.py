@@ -46,6 +46,8 @@ def run_provenance(summary: dict[str, Any]) -> str:
     parts.append(f"seed={prov.get('seed', '?')}")
     for name, d in scorers.items():
         ident = d.get("judge") or d.get("model_id") or d.get("models") or ""
+        if isinstance(ident, dict):  # e.g. a judge description: name the model, not the whole record
+            ident = ident.get("model") or ident.get("model_id") or ident.get("requested") or ""
         parts.append(f"{name}={ident}" if ident else name)
     if env:
         parts.append(f"t2ir1-eval {env.get('tool_version')}@{(env.get('git_commit') or 'nogit')[:12]}")

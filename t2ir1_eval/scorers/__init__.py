@@ -22,3 +22,5 @@ SCORERS.register("unidet", "t2ir1_eval.scorers.compbench.unidet:CompBenchDetecti
                  "T2I-CompBench 2D spatial / numeracy: UniDet detections (detectron2 worker) + official rules")
 SCORERS.register("unidet-3d", "t2ir1_eval.scorers.compbench.depth:UniDet3DScorer",
                  "T2I-CompBench 3D spatial: UniDet R50 detections + DPT-hybrid MiDaS depth")
+SCORERS.register("compbench-3in1", "t2ir1_eval.scorers.compbench.three_in_one:ThreeInOneScorer",
+                 "T2I-CompBench complex: 3-in-1 (BLIP-VQA + UniDet 2D + CLIPScore by sub-list)")
