@@ -110,7 +110,7 @@ def test_unknown_names_suggest_the_nearest():
 
 def test_option_validation():
     suite = load_suite("dpg-bench")
-    assert suite.resolve_options({"first_row_bug": "false"}) == {"first_row_bug": False}
+    assert suite.resolve_options({"first_row_bug": "false"}) == {"first_row_bug": False, "pic_num": 4}
     with pytest.raises(ConfigError, match="expected true or false"):
         suite.resolve_options({"first_row_bug": "maybe"})
     with pytest.raises(ConfigError, match="no option"):
