@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
 from ..io import atomic_write_text
 from ..types import PromptItem
-from .spec import Suite, mean
+from .spec import Suite
 
 
 def data_keys(suite: Suite, options: dict[str, Any]) -> list[str]:
@@ -36,12 +37,16 @@ def write_extras(images_dir: Path, item: PromptItem) -> None:
         atomic_write_text(target, text)
 
 
-def aggregate(suite: Suite, rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, float]:
-    """summary_scores.py: per-tag accuracy over images, overall = unweighted mean of the tags."""
-    by_tag: dict[str, list[float]] = {}
+def write_official(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """results.jsonl as evaluate_images.py writes it, and the text summary_scores.py prints,
+    so a run can be checked against (or fed to) the official scripts."""
+    from ..rules.geneval import format_summary, official_results_line, official_results_row, summary
+
+    images = Path(run_dir) / "images"
+    official = []
     for r in rows:
-        by_tag.setdefault(r["category"], []).append(float(r["decision"]["score"]))
-    scores = {tag: mean(v) for tag, v in by_tag.items()}
-    if scores:
-        scores["Overall"] = mean(list(scores.values()))
-    return scores
+        item = PromptItem(r["prompt_id"], r["metadata"]["prompt"], r["category"], r["metadata"])
+        path = os.path.join(str(images), r["prompt_id"], "samples", f"{r['file_index']:04d}.png")
+        official.append(official_results_row(item, r["file_index"], path, r["decision"]))
+    atomic_write_text(Path(run_dir) / "results.jsonl", "".join(official_results_line(o) + "\n" for o in official))
+    atomic_write_text(Path(run_dir) / "results_summary.txt", format_summary(summary(official)))

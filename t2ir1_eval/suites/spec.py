@@ -35,6 +35,11 @@ class OptionSpec:
             if low not in {"true", "false", "1", "0", "yes", "no"}:
                 raise ConfigError(f"option {self.name}: expected true or false, found {raw!r}")
             value = low in {"true", "1", "yes"}
+        elif isinstance(raw, str) and isinstance(self.default, float):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"option {self.name}: expected a number, found {raw!r}") from None
         elif isinstance(raw, str) and isinstance(self.default, int) and not isinstance(self.default, bool):
             try:
                 value = int(raw)
