@@ -115,3 +115,13 @@ def test_option_validation():
         suite.resolve_options({"first_row_bug": "maybe"})
     with pytest.raises(ConfigError, match="no option"):
         suite.resolve_options({"colour": "x"})
+
+
+def test_seed_rule_depends_only_on_run_seed_suite_prompt_and_index():
+    from t2ir1_eval.seeding import derive_seed
+
+    s = derive_seed(0, "geneval", "00042", 3)
+    assert s == derive_seed(0, "geneval", "00042", 3) and 0 <= s < 2**63
+    others = {derive_seed(1, "geneval", "00042", 3), derive_seed(0, "wise", "00042", 3),
+              derive_seed(0, "geneval", "00043", 3), derive_seed(0, "geneval", "00042", 2)}
+    assert s not in others and len(others) == 4

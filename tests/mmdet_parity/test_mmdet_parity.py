@@ -37,9 +37,10 @@ from t2ir1_eval.types import PromptItem  # noqa: E402
 #: a reduced test scale keeps the full Swin-S within CPU budget; the pre-processing check uses the official one
 SCALE = (320, 256)
 CLS_TOL, MASK_TOL, SCORE_TOL = 1e-4, 1e-3, 1e-4
-DATA = Path(os.environ.get("GENEVAL_DATA", "/work/shared/benchmarks/geneval"))
+_REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("GENEVAL_DATA") or Path(os.environ.get("T2IR1_EVAL_DATA") or _REPO.parent / "shared" / "benchmarks") / "geneval")
 if not (DATA / "object_names.txt").exists():
-    pytest.skip(f"GenEval data not found in {DATA} (set GENEVAL_DATA)", allow_module_level=True)
+    raise FileNotFoundError(f"GenEval data expected in {DATA} (set GENEVAL_DATA or T2IR1_EVAL_DATA)")
 NAMES = (DATA / "object_names.txt").read_text().split("\n")[:80]
 ROWS = [json.loads(line) for line in (DATA / "evaluation_metadata.jsonl").read_text().splitlines()]
 

@@ -14,7 +14,6 @@ Official pipeline (mmdet 2.x, config mask2former_swin-s-p4-w7-224_lsj_8x2_50e_co
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import BackendUnavailable, ConfigError
+from ...io import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def load_detector(model_id: str | None, device: str | torch.device = "cpu", dtyp
         elif path.is_file():
             from .convert_mmdet import CONVERTER_VERSION, convert_state_dict, load_mmdet_state_dict
 
-            sha = _sha256(path)
+            sha = sha256_file(path)
             # keyed by the source file and the converter's version, so a fixed mapping never reads a stale copy
             cached = (Path(cache_dir) / "geneval" / f"converted-{sha[:16]}-v{CONVERTER_VERSION}") if cache_dir else None
             if cached is not None and (cached / "config.json").is_file():
@@ -268,12 +268,6 @@ def load_detector(model_id: str | None, device: str | torch.device = "cpu", dtyp
     return model, info
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @torch.no_grad()
