@@ -224,12 +224,14 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
 @main.command("rescore")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--data-dir", type=click.Path(path_type=Path))
+@click.option("--option", "-o", "options", multiple=True,
+              help="Change a rule option KEY=VALUE (e.g. threshold=0.5, parser=strict, first_row_bug=false).")
 @_errors
-def rescore_cmd(run_dir: Path, data_dir: Path | None) -> None:
+def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...]) -> None:
     """Recompute decisions and summary from stored raw outputs, loading no model."""
     from .pipeline import rescore
 
-    _print_run_table(rescore(run_dir, data_dir))
+    _print_run_table(rescore(run_dir, data_dir, _pairs(options, "--option")))
 
 
 def _print_run_table(summary: dict[str, Any]) -> None:

@@ -122,7 +122,7 @@ class Run:
         return self._generator
 
     def identity(self) -> dict[str, Any]:
-        """What must match for a run directory to be resumed (batch size, device, limit may change)."""
+        """What must match for a run directory to be resumed (device, --limit and scorer options may change)."""
         return {
             "suite": self.suite.name,
             "protocol_version": self.suite.protocol_version,

@@ -81,3 +81,7 @@ def test_generate_then_score_then_rescore(data_dir, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     again = json.loads((run_dir / "summary.json").read_text())
     assert again["scores"] == first["scores"] and again["provenance"]["rescored"] is True
+    # a rule option changes the summary from the stored records alone (the judge server is gone)
+    r = CliRunner().invoke(main, ["rescore", str(run_dir), "--option", "failure_policy=skip"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((run_dir / "summary.json").read_text())["provenance"]["options"]["failure_policy"] == "skip"
