@@ -188,7 +188,8 @@ def convert_checkpoint(src: str | Path, dst: str | Path, config_builder: Callabl
     (config.json + model.safetensors + conversion.json with the source's sha256)."""
     from transformers import Mask2FormerForUniversalSegmentation
 
-    from .mask2former import _sha256, geneval_config
+    from ...io import sha256_file
+    from .mask2former import geneval_config
 
     src, dst = Path(src), Path(dst)
     if not src.is_file():
@@ -200,7 +201,7 @@ def convert_checkpoint(src: str | Path, dst: str | Path, config_builder: Callabl
     model.eval()
     dst.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(dst)
-    report = {"source": str(src), "source_sha256": _sha256(src), "converted_tensors": len(state),
+    report = {"source": str(src), "source_sha256": sha256_file(src), "converted_tensors": len(state),
               "ignored_source_keys": len(ignored), "converter": "t2ir1_eval.scorers.geneval.convert_mmdet",
               "converter_version": CONVERTER_VERSION}
     (dst / "conversion.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

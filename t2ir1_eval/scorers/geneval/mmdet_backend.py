@@ -79,7 +79,8 @@ class MmdetDetector:
         if checkpoint == "random":
             self.weights = "random (mmdet init)"
         else:
-            from .mask2former import _checkpoint_search_paths, _sha256
+            from ...io import sha256_file
+            from .mask2former import _checkpoint_search_paths
 
             path = Path(checkpoint) if checkpoint else next(
                 (p for p in _checkpoint_search_paths(cache_dir) if p.is_file()), None)
@@ -94,7 +95,7 @@ class MmdetDetector:
             if missing or unexpected:
                 raise BackendUnavailable(f"{path}: does not fit mmdet's Mask2Former Swin-S: missing {missing[:5]}, "
                                          f"unexpected {unexpected[:5]}")
-            self.weights = f"{path} (sha256 {_sha256(path)[:16]})"
+            self.weights = f"{path} (sha256 {sha256_file(path)[:16]})"
         self.model.eval()
 
     def detect(self, image: Any) -> dict[str, Any]:
