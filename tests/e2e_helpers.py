@@ -30,8 +30,9 @@ def cli(args: list[str], env: dict[str, str] | None = None, **kw: Any) -> subpro
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env.setdefault("OPENAI_API_KEY", "sk-test-not-a-secret")
+    kw.setdefault("stdout", subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-m", "t2ir1_eval.cli", *args], cwd=REPO, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+                            stderr=subprocess.STDOUT, text=True, **kw)
 
 
 def wise_args(run_dir: Path, data_dir: Path, base_url: str, limit: int = 1) -> list[str]:
