@@ -472,3 +472,22 @@ def decide(item: PromptItem, raw: dict[str, Any], options: dict[str, Any]) -> di
         raise ValueError(f"T2I-CompBench has no category {item.category!r}; expected one of "
                          f"{sorted([*_BY_CATEGORY, 'complex'])}")
     return _BY_CATEGORY[item.category](raw, options)
+
+
+# ----------------------------------------------------------------------------- aggregation
+AVERAGE6 = ["color", "shape", "texture", "spatial", "non_spatial", "complex"]  # T2I-R1 Table 1
+
+
+def mean(values: list[float]) -> float:
+    return math.fsum(values) / len(values) if values else float("nan")
+
+
+def aggregate(rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, float]:
+    """Per category the mean of the per-image scores; Average6 over the six T2I-R1 columns."""
+    by_cat: dict[str, list[float]] = {}
+    for r in rows:
+        by_cat.setdefault(r["category"], []).append(float(r["decision"]["score"]))
+    scores = {c: mean(v) for c, v in by_cat.items()}
+    if all(c in scores for c in AVERAGE6):
+        scores["Average6"] = mean([scores[c] for c in AVERAGE6])
+    return scores

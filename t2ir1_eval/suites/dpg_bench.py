@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+# decisions and aggregation: named here, so the suite's dependency on its rules is an import
+from ..rules import dpg_bench as rules  # noqa: F401
 from ..types import PromptItem
 from .spec import BENCHMARKS_DIR, Suite
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import math
 import string
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,6 +14,7 @@ import yaml
 
 from ..errors import ConfigError, DataError
 from ..io import sha256_file
+from ..registry import did_you_mean
 from ..types import PromptItem
 from .data import DataResolver, FileSpec
 
@@ -110,9 +110,14 @@ class Suite:
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_name)
 
-    @cached_property
+    @property
     def rules(self) -> ModuleType:
-        return importlib.import_module(f"t2ir1_eval.rules.{self.module_name.rsplit('.', 1)[1]}")
+        """The rules module (decide + aggregate) the suite module imports by name as ``rules``."""
+        rules = getattr(self.module, "rules", None)
+        if not isinstance(rules, ModuleType):
+            raise ConfigError(f"suite {self.name}: module {self.module_name} names no rules module; expected "
+                              f"`from ..rules import <suite> as rules` in it")
+        return rules
 
     # ----------------------------------------------------------------- options
     def resolve_options(self, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -195,10 +200,7 @@ class Suite:
 
     def aggregate(self, rows: list[dict[str, Any]], options: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         """(table column (display name) -> value, by the benchmark's own averaging; everything else the rules report)."""
-        if hasattr(self.rules, "aggregate"):
-            result = self.rules.aggregate(rows, options)
-        else:
-            result = self.module.aggregate(self, rows, options)
+        result = self.rules.aggregate(rows, options)
         shown = self.display_scores(result)
         columns = set(self.table_columns) | {c.get("display", k) for k, c in self.categories.items()}
         scores = {k: float(v) for k, v in shown.items() if k in columns and isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -221,10 +223,6 @@ class Suite:
         return self.categories.get(category, {}).get("display", category)
 
 
-def mean(values: list[float]) -> float:
-    return math.fsum(values) / len(values) if values else float("nan")
-
-
 # --------------------------------------------------------------------- registry
 def suite_paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted(BENCHMARKS_DIR.glob("*.yaml"))}
@@ -235,9 +233,6 @@ def load_suite(name: str) -> Suite:
     aliases = {"compbench": "t2i-compbench", "t2i_compbench": "t2i-compbench", "dpg": "dpg-bench", "dpg_bench": "dpg-bench"}
     key = aliases.get(name, name)
     if key not in paths:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(paths) + list(aliases), n=1, cutoff=0.5)
-        hint = f" Did you mean {aliases.get(close[0], close[0])!r}?" if close else ""
+        hint = did_you_mean(name, list(paths) + list(aliases), aliases)
         raise ConfigError(f"unknown suite {name!r}.{hint} Known suites: {', '.join(paths)}")
     return Suite.from_yaml(paths[key])
