@@ -11,6 +11,9 @@ Almost everything is a rename. Three tensor changes:
 * the transformer decoder's self-attention ``in_proj`` splits into q / k / v (transformers'
   cross-attention is an ``nn.MultiheadAttention`` and keeps the fused form).
 
+The transformers config of that model (``geneval_config``) lives here too: keys and config are
+the conversion, which the detector (``mask2former``) uses and this module never imports back.
+
 Usage: ``t2ir1-eval convert geneval-mask2former SRC.pth DST_DIR`` -> ``convert_checkpoint``.
 """
 
