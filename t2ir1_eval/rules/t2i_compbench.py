@@ -19,6 +19,10 @@ Suite options read here (all default to the official behaviour):
 - ``on_top_of``: "zero" (official: 'on top of' has no branch, position 0) | "as_top" (scored
   like 'on the top of')
 - ``blip_rounding``: True (official 4-decimal rounding per phrase and of the product) | False
+
+Category scores (:func:`category_mean`) add the image scores in image-index order, left to right
+as the official scripts do (``np.mean``'s pairwise sum for 3D), so a category score equals the
+official printed one to the last digit.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..types import PromptItem
+from .official_math import left_mean, np_mean
 
 # ---------------------------------------------------------------------------------------------- constants
 #: 2D relation words, checked as substrings of the prompt in this order (first hit wins)
@@ -454,6 +459,28 @@ def decide_3in1(item: PromptItem, raw: dict[str, Any], options: dict[str, Any]) 
         score = (attribute + s + action) / 3
     return {"score": float(score), "failed": False, "sublist": sub, "blip": attribute, "spatial": s, "clip": action,
             "spatial_decision": spatial}
+
+
+#: how each official script averages its image scores into the printed category score
+#: ("left": ``total += x`` / ``sum(x)`` then ``/ len``; "np.mean": numpy's pairwise sum then ``/ n``)
+CATEGORY_MEAN = {
+    "color": "left", "shape": "left", "texture": "left",  # BLIP_vqa.py: reward_after += float('{:.4f}')
+    "spatial": "left",  # 2D_spatial_eval.py: avg_score += float(answer); avg_score / len(result)
+    "numeracy": "left",  # numeracy_eval.py: total_score += score; total_score / cnt
+    "complex": "left",  # 3_in_1.py: sum(total_score) / len(total_score)
+    "3d_spatial": "np.mean",  # 3D_spatial_eval.py: np.mean(score_list)
+    "non_spatial": "left",  # CLIP_similarity.py prints no mean; we take sum / len like the others
+}
+
+
+def category_mean(category: str, scores: Sequence[float]) -> float:
+    """A category's score from its image scores in image-index order, in the official script's
+    float order (see :data:`CATEGORY_MEAN`), so the value and its printed ``str()`` match bit for bit."""
+    if not scores:
+        return float("nan")
+    if CATEGORY_MEAN.get(category, "left") == "np.mean":
+        return np_mean(scores)
+    return left_mean(scores)
 
 
 _BY_CATEGORY = {

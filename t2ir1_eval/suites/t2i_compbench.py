@@ -6,7 +6,9 @@ from typing import Any
 
 from ..errors import DataError
 from ..types import PromptItem
-from .spec import Suite, mean
+from ..rules.official_math import left_mean
+from ..rules.t2i_compbench import category_mean
+from .spec import Suite
 
 CATEGORIES = ["color", "shape", "texture", "spatial", "non_spatial", "complex", "3d_spatial", "numeracy"]
 AVERAGE6 = ["color", "shape", "texture", "spatial", "non_spatial", "complex"]  # T2I-R1 Table 1
@@ -56,10 +58,13 @@ def layout_fields(item: PromptItem, file_index: int) -> dict[str, Any]:
 
 
 def aggregate(suite: Suite, rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, float]:
-    by_cat: dict[str, list[float]] = {}
+    """Per category, the official scripts' mean of the image scores in image-index order
+    (row * 10 + k), in their float order (rules.t2i_compbench.category_mean)."""
+    by_cat: dict[str, list[tuple[int, int, float]]] = {}
     for r in rows:
-        by_cat.setdefault(r["category"], []).append(float(r["decision"]["score"]))
-    scores = {c: mean(v) for c, v in by_cat.items()}
+        row = int((r.get("metadata") or {}).get("row", 0))
+        by_cat.setdefault(r["category"], []).append((row, int(r.get("file_index", 0)), float(r["decision"]["score"])))
+    scores = {c: category_mean(c, [v for _, _, v in sorted(vals, key=lambda t: t[:2])]) for c, vals in by_cat.items()}
     if all(c in scores for c in AVERAGE6):
-        scores["Average6"] = mean([scores[c] for c in AVERAGE6])
+        scores["Average6"] = left_mean([scores[c] for c in AVERAGE6])  # T2I-R1's six-column mean (not official)
     return scores
