@@ -106,3 +106,17 @@ def test_numeracy_counts_detections_between_0_1_and_0_5():
     # two dogs counted (0.48 and 0.11): exact; two cats where one was asked: found, wrong count
     assert d["detected_counts"] == [2, 2]
     assert d["score"] == pytest.approx(0.5 + 0.25)
+
+
+def test_official_score_text_per_script():
+    x = [0.1, 0.2, 0.3]
+    assert R.official_score_text("color", x) == "BLIP-VQA score:0.20000000000000004"
+    assert R.official_score_text("spatial", x) == "score avg:0.20000000000000004"
+    assert R.official_score_text("complex", x) == "score avg:0.20000000000000004"
+    assert R.official_score_text("numeracy", x) == "total:0.6000000000000001 num:3 avg:0.20000000000000004"
+    assert R.official_score_text("numeracy", [0.0, 0.0]) == "total:0 num:2 avg:0.0"  # upstream's int 0 total
+    y = [0.3549, 0.1383, 0.1251, 0.2591, 0.8289, 0.3978, 0.4011, 0.6124, 0.2335]
+    assert R.official_score_text("3d_spatial", y) == "avg score is {}".format(np.mean(y)) == "avg score is 0.37234444444444437"
+    assert R.official_score_text("non_spatial", x) is None
+    rows = [_row("color", 1, 0, 0.3), _row("color", 0, 1, 0.2), _row("color", 0, 0, 0.1)]
+    assert S.aggregate(None, rows, {})["official_text"] == {"color": "BLIP-VQA score:0.20000000000000004"}

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..types import PromptItem
-from .official_math import left_mean, np_mean
+from .official_math import left_mean, left_sum, np_mean
 
 # ---------------------------------------------------------------------------------------------- constants
 #: 2D relation words, checked as substrings of the prompt in this order (first hit wins)
@@ -481,6 +481,24 @@ def category_mean(category: str, scores: Sequence[float]) -> float:
     if CATEGORY_MEAN.get(category, "left") == "np.mean":
         return np_mean(scores)
     return left_mean(scores)
+
+
+def official_score_text(category: str, scores: Sequence[float]) -> str | None:
+    """The line the official script writes into its score file for these image scores (in
+    image-index order), e.g. ``score avg:0.20000000000000004``; None for non_spatial, whose
+    script writes no mean. Equal to the official text because :func:`category_mean` is."""
+    if not scores or category == "non_spatial":
+        return None
+    value = category_mean(category, scores)
+    if category in ("color", "shape", "texture"):
+        return f"BLIP-VQA score:{value}"  # annotation_blip/blip_vqa_score.txt
+    if category in ("spatial", "complex"):
+        return f"score avg:{value}"  # annotation_obj_detection_2d/avg_score.txt, annotation_3_in_1/vqa_score.txt
+    if category == "3d_spatial":
+        return f"avg score is {value}"  # annotation_obj_detection_3d/avg_result.txt
+    # numeracy: annotation_num/score.txt; total_score stays the int 0 while every image scores 0
+    total = left_sum(scores) if any(scores) else 0
+    return f"total:{total} num:{len(scores)} avg:{total / len(scores)}"
 
 
 _BY_CATEGORY = {

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import DataError
 from ..types import PromptItem
 from ..rules.official_math import left_mean
-from ..rules.t2i_compbench import category_mean
+from ..rules.t2i_compbench import category_mean, official_score_text
 from .spec import Suite
 
 CATEGORIES = ["color", "shape", "texture", "spatial", "non_spatial", "complex", "3d_spatial", "numeracy"]
@@ -57,14 +57,17 @@ def layout_fields(item: PromptItem, file_index: int) -> dict[str, Any]:
     return {"index": item.metadata["row"] * 10 + file_index}
 
 
-def aggregate(suite: Suite, rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, float]:
+def aggregate(suite: Suite, rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
     """Per category, the official scripts' mean of the image scores in image-index order
     (row * 10 + k), in their float order (rules.t2i_compbench.category_mean)."""
     by_cat: dict[str, list[tuple[int, int, float]]] = {}
     for r in rows:
         row = int((r.get("metadata") or {}).get("row", 0))
         by_cat.setdefault(r["category"], []).append((row, int(r.get("file_index", 0)), float(r["decision"]["score"])))
-    scores = {c: category_mean(c, [v for _, _, v in sorted(vals, key=lambda t: t[:2])]) for c, vals in by_cat.items()}
+    ordered = {c: [v for _, _, v in sorted(vals, key=lambda t: t[:2])] for c, vals in by_cat.items()}
+    scores: dict[str, Any] = {c: category_mean(c, v) for c, v in ordered.items()}
     if all(c in scores for c in AVERAGE6):
         scores["Average6"] = left_mean([scores[c] for c in AVERAGE6])  # T2I-R1's six-column mean (not official)
+    # what each official script would write into its score file for these images
+    scores["official_text"] = {c: t for c, v in ordered.items() if (t := official_score_text(c, v)) is not None}
     return scores
