@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
 
 from . import distributed
 from .context import ScorerContext
 from .errors import ConfigError, DataError, ImageError
 from .generators import GENERATORS, resolve_model
 from .generators.base import Generator
-from .images import check_image, make_grid
+from .images import REGENERATE, REPLACE, check_image, make_grid
 from .io import atomic_write_json, atomic_write_text, dumps, read_json
+from .progress import progress
 from .provenance import environment
 from .scorers import SCORERS
 from .scorers.base import Scorer
@@ -51,6 +51,8 @@ class RunConfig:
     allow_missing: bool = False
     device: str = "auto"
     dtype: str = "auto"
+    #: the model's name in tables (--name; required for --model folder)
+    name: str | None = None
 
 
 def chunk_by_category(jobs: list, size: int) -> list[list]:
@@ -81,10 +83,15 @@ class Run:
 
     def _select(self, items: list[PromptItem]) -> list[PromptItem]:
         if self.cfg.categories:
-            unknown = sorted(set(self.cfg.categories) - set(self.suite.categories))
+            # keys (color_attr) or the names tables show (Color Attribution), any case
+            names = {k.lower(): k for k in self.suite.categories}
+            names.update({str(c.get("display", k)).lower(): k for k, c in self.suite.categories.items()})
+            unknown = sorted(c for c in self.cfg.categories if c.lower() not in names)
             if unknown:
-                raise ConfigError(f"suite {self.suite.name} has no categories {unknown}; it has {sorted(self.suite.categories)}")
-            items = [it for it in items if it.category in self.cfg.categories]
+                shown = ", ".join(f"{k} ({c.get('display', k)})" for k, c in self.suite.categories.items())
+                raise ConfigError(f"suite {self.suite.name} has no categories {unknown}; it has {shown}")
+            wanted = {names[c.lower()] for c in self.cfg.categories}
+            items = [it for it in items if it.category in wanted]
         if self.cfg.limit is not None:
             # First N prompts of every category, so a smoke run still fills every column.
             seen: dict[str, int] = {}
@@ -117,6 +124,7 @@ class Run:
             kwargs.setdefault("dtype", self.cfg.dtype)
             if self.preset.generator == "folder":
                 kwargs.pop("device"), kwargs.pop("dtype")
+                kwargs.setdefault("model_name", self.cfg.name)
             cls = GENERATORS.load(self.preset.generator)
             self._generator = cls(**kwargs)
         return self._generator
@@ -144,7 +152,7 @@ class Run:
             "identity": self.identity(),
             "suite": self.suite.name,
             "model": self.cfg.model,
-            "model_display": self.preset.display or self.cfg.model,
+            "model_display": self.cfg.name or self.preset.display or self.cfg.model,
             "options": self.options,
             "seed": self.cfg.seed,
             "data_dir": str(self.cfg.data_dir) if self.cfg.data_dir else None,
@@ -199,7 +207,7 @@ class Run:
             return self._import_folder(gen, jobs, [j for c in pending_chunks for j in c if not is_done(j)])
         spf = self.suite.samples_per_file
         made = failed = 0
-        bar = tqdm(total=n_pending, desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
+        bar = progress(total=n_pending, desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
                    position=self.dist.rank, disable=None)
         for chunk in pending_chunks:
             # the whole chunk is generated (same batch as ever); only its missing files are written
@@ -242,9 +250,19 @@ class Run:
     def _import_folder(self, gen: Any, jobs: list, pending: list) -> dict[str, int]:
         expected = gen.image_size
         rows = []
-        for it, f, rel in tqdm(pending, desc=f"import {self.suite.name}", unit="file", disable=None):
+        for warning in gen.bind(self.suite, self.items):
+            log.warning("%s", warning)
+        absent = [rel for _, _, rel in pending if rel not in gen.files]
+        if absent and not self.cfg.allow_missing:
+            raise ImageError(f"{len(absent)} image(s) missing from --images {gen.root}, e.g. {', '.join(absent[:3])} "
+                             f"(named as this suite's layout names them; every name its official evaluator accepts is "
+                             f"found too). Add them, or pass --allow-missing to score them as failures")
+        if absent:
+            log.warning("%d image(s) not found under %s (scored as failures): %s", len(absent), gen.root, ", ".join(absent[:5]))
+        for it, f, rel in progress([j for j in pending if j[2] not in absent], desc=f"import {self.suite.name}", unit="file",
+                               disable=None):
             src = gen.source_file(rel)
-            size = check_image(src, expected)
+            size = check_image(src, expected, fix=REPLACE)
             expected = expected or size
             self._check_grid(src, size)
             dst = self.store.image_path(rel)
@@ -342,7 +360,7 @@ class Run:
         expected = self.expected_file_size()
         for s in pending:
             if s.path.is_file():
-                size = check_image(s.path, expected)
+                size = check_image(s.path, expected, fix=REPLACE if self.cfg.model == "folder" else REGENERATE)
                 expected = expected or size
                 self._check_grid(s.path, size)
         counts = {"scored": 0, "errors": 0}
@@ -355,7 +373,7 @@ class Run:
                                                "batch_size": self.scorer_batch_size(name)})
                 atomic_write_json(self.store.scorer_meta_path(name).with_name("describe.json"), scorer.describe())
                 todo = sum(1 for c in chunks for s in c if key(s) not in done)
-                bar = tqdm(total=todo, desc=f"score {name} [rank {self.dist.rank}]", unit="img",
+                bar = progress(total=todo, desc=f"score {name} [rank {self.dist.rank}]", unit="img",
                            position=self.dist.rank, disable=None)
                 for batch in chunks:
                     present = [s for s in batch if s.path.is_file()]
@@ -483,11 +501,19 @@ def score_run(run_dir: Path, scorer_options: dict[str, dict[str, Any]] | None = 
     return finalize(cfg.run_dir, r.suite, r.items, r.options, extra)
 
 
+def check_scorer_names(scorer_options: dict[str, dict[str, Any]]) -> None:
+    """A mistyped --scorer-option scorer name fails now, not after hours of generation."""
+    for name in scorer_options:
+        if name != "*":
+            SCORERS.target(name)  # raises ConfigError with a did-you-mean
+
+
 def run(cfg: RunConfig, generate: bool = True, score: bool = True) -> dict[str, Any] | None:
     dist = distributed.dist_info()
     distributed.init(dist)
     try:
         r = Run(cfg, dist)
+        check_scorer_names(cfg.scorer_options)  # before any model loads or image is made
         r.claim()
         if generate:
             r.generate()
