@@ -170,7 +170,7 @@ def _benches(text: str) -> list[str]:
 def _slug(text: str) -> str:
     import re
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+    return re.sub(r"[^\w.-]+", "-", text).strip("-.") or "model"  # a name, never a path
 
 
 def _configs(kw: dict[str, Any]) -> list:

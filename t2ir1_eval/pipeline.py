@@ -254,9 +254,9 @@ class Run:
             log.warning("%s", warning)
         absent = [rel for _, _, rel in pending if rel not in gen.files]
         if absent and not self.cfg.allow_missing:
-            raise ImageError(f"{len(absent)} image(s) missing from --images {gen.root}, e.g. {', '.join(absent[:3])} "
-                             f"(named as this suite's layout names them; every name its official evaluator accepts is "
-                             f"found too). Add them, or pass --allow-missing to score them as failures")
+            raise ImageError(f"missing image: expected {gen.root / absent[0]} ({len(absent)} missing in all: "
+                             f"{', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}; any name the suite's official "
+                             f"evaluator accepts is found too). Add them, or pass --allow-missing to score them as failures")
         if absent:
             log.warning("%d image(s) not found under %s (scored as failures): %s", len(absent), gen.root, ", ".join(absent[:5]))
         for it, f, rel in progress([j for j in pending if j[2] not in absent], desc=f"import {self.suite.name}", unit="file",

@@ -80,8 +80,7 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
 
 def find_runs(runs_dir: Path) -> list[Path]:
     """Every run directory under ``runs_dir``, at any depth (e.g. the demo's results/runs/demo/<suite>)."""
-    return sorted(p.parent for p in Path(runs_dir).rglob("summary.json") if (p.parent / "config.json").exists()
-                  or (p.parent / "images").is_dir() or (p.parent / "records").is_dir())
+    return sorted(p.parent for p in Path(runs_dir).rglob("summary.json"))
 
 
 def run_provenance(summary: dict[str, Any]) -> str:

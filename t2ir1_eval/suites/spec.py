@@ -26,7 +26,9 @@ def bundled_dir(checkout_folder: str, package: str) -> Path:
         return root / checkout_folder
     from importlib.resources import files
 
-    return Path(str(files(package)))
+    # the data folders are namespace packages (no __init__.py); resolve them through the real package
+    top, _, sub = package.partition(".")
+    return Path(str(files(top).joinpath(*sub.split("."))))
 
 
 BENCHMARKS_DIR = bundled_dir("benchmarks", "t2ir1_eval.suite_specs")
