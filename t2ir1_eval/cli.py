@@ -263,11 +263,13 @@ def generate_cmd(**kw: Any) -> None:
 @click.option("--device", default="auto")
 @click.option("--dtype", default="auto")
 @click.option("--fresh", is_flag=True, help="Discard this run's stored scorer records first.")
+@include_option
 @_errors
 def score_cmd(run_dir: Path, **kw: Any) -> None:
     """Score the images of an existing run directory."""
     import shutil
 
+    _include(kw.pop("include_path"))
     from .pipeline import score_run
 
     if kw["fresh"] and (run_dir / "records").exists():
@@ -285,11 +287,13 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path))
 @click.option("--option", "-o", "options", multiple=True,
               help="Change a rule option KEY=VALUE (e.g. threshold=0.5, parser=strict, first_row_bug=false).")
+@include_option
 @_errors
-def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...]) -> None:
+def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...], include_path: tuple[Path, ...]) -> None:
     """Recompute decisions and summary from stored raw outputs, loading no model."""
     from .pipeline import rescore
 
+    _include(include_path)
     _print_run_table(rescore(run_dir, data_dir, _pairs(options, "--option")))
 
 
