@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from . import distributed
 from .context import ScorerContext
 from .errors import ConfigError, DataError, ImageError
@@ -208,7 +207,7 @@ class Run:
         spf = self.suite.samples_per_file
         made = failed = 0
         bar = progress(total=n_pending, desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
-                   position=self.dist.rank, disable=None)
+                       position=self.dist.rank, disable=None)
         for chunk in pending_chunks:
             # the whole chunk is generated (same batch as ever); only its missing files are written
             todo = [j for j in chunk if not is_done(j)]
@@ -374,7 +373,7 @@ class Run:
                 atomic_write_json(self.store.scorer_meta_path(name).with_name("describe.json"), scorer.describe())
                 todo = sum(1 for c in chunks for s in c if key(s) not in done)
                 bar = progress(total=todo, desc=f"score {name} [rank {self.dist.rank}]", unit="img",
-                           position=self.dist.rank, disable=None)
+                               position=self.dist.rank, disable=None)
                 for batch in chunks:
                     present = [s for s in batch if s.path.is_file()]
                     raws = scorer.score(present) if present else []

@@ -7,7 +7,6 @@ import json
 import logging
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from PIL import Image
 
@@ -82,15 +81,18 @@ def test_geneval_folder_for_another_prompt_is_refused(tmp_path, data_dir):
     assert r.exit_code == 1 and "holds prompt 'a photo of a unicorn'" in r.output and "Traceback" not in r.output
 
 
-def test_compbench_files_in_numeric_index_order_any_padding(tmp_path, data_dir):
+def test_compbench_files_in_numeric_index_order_any_padding(tmp_path, data_dir, caplog):
     """The evaluators sort by int(index): _10 comes after _9, not after _1."""
     items = _items(data_dir, "t2i-compbench", 2, {"color"})
     samples = tmp_path / "imgs" / "color" / "samples"
     for it in items:
         for k in range(10):
             _png(samples / f"{it.prompt}_{it.metadata['row'] * 10 + k}.png", k)
-    r = _generate(["--bench", "t2i-compbench", "--category", "color", "--limit", "2"], data_dir, tmp_path / "run")
+    (tmp_path / "imgs" / "color_val").mkdir()  # a folder the evaluators would not read
+    with caplog.at_level(logging.WARNING):
+        r = _generate(["--bench", "t2i-compbench", "--category", "color", "--limit", "2"], data_dir, tmp_path / "run")
     assert r.exit_code == 0, r.output
+    assert "not a category folder" in caplog.text and "color_val" in caplog.text
     src = _sources(tmp_path / "run")
     second = items[1]
     assert src[f"color/samples/{second.prompt}_000012.png"] == str(samples / f"{second.prompt}_12.png")

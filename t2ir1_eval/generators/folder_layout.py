@@ -138,6 +138,10 @@ def _compbench(suite: object, items: list[PromptItem], root: Path) -> FolderInde
     by_cat: dict[str, list[PromptItem]] = {}
     for it in items:
         by_cat.setdefault(it.category, []).append(it)
+    strays = sorted(nm for nm in _listdir(root) if nm not in suite.categories)  # type: ignore[attr-defined]
+    if strays:
+        index.warnings.append(f"{root}: ignored (not a category folder; expected {', '.join(suite.categories)}): "  # type: ignore[attr-defined]
+                              f"{_few(strays)}")
     for category, cat_items in by_cat.items():
         folder = root / category / "samples"
         names = _listdir(folder)
