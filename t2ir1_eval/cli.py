@@ -93,7 +93,7 @@ def ls_cmd(data_dir: Path | None, include_path: tuple[Path, ...]) -> None:
     from .generators import GENERATORS, MODELS
     from .scorers import SCORERS
     from .suites.data import DataResolver
-    from .suites.spec import load_suite, suite_paths
+    from .suites.spec import BENCHMARKS_DIR, load_suite, suite_paths
 
     click.echo("Suites:")
     resolver = DataResolver(data_dir, offline=True)
@@ -105,7 +105,8 @@ def ls_cmd(data_dir: Path | None, include_path: tuple[Path, ...]) -> None:
         except T2IR1EvalError as exc:
             count = f"{suite.expected_prompts} prompts (data not available here: {str(exc).splitlines()[0][:100]}...)"
         cats = ", ".join(suite.categories)
-        click.echo(f"  {name:14s} {count}; {suite.images_per_prompt} images/prompt; categories: {cats}")
+        origin = "" if suite.yaml_path and suite.yaml_path.parent == BENCHMARKS_DIR else f" [from {suite.yaml_path}]"
+        click.echo(f"  {name:14s} {count}; {suite.images_per_prompt} images/prompt; categories: {cats}{origin}")
         for opt in suite.options_spec.values():
             click.echo(f"      --option {opt.name}={opt.default}  ({'|'.join(map(str, opt.choices or []))}) {opt.help}")
     click.echo("Models (--model):")

@@ -83,6 +83,7 @@ def test_include_path_adds_a_users_suite(tmp_path, data_dir):
     r = CliRunner().invoke(main, ["ls", "--data-dir", str(data_dir), "--include-path", str(mine)])
     assert r.exit_code == 0, r.output
     assert "my-wise        1000 prompts" in r.output and "geneval        553 prompts" in r.output
+    assert f"[from {mine / 'my-wise.yaml'}]" in r.output
     r = CliRunner().invoke(main, ["run", "--bench", "my-wise", "--model", "t2i-r1", "--dry-run", "--limit", "1",
                                   "--data-dir", str(data_dir), "--include-path", str(mine)])
     assert r.exit_code == 0, r.output
