@@ -59,7 +59,8 @@ wise:
 	$(CLI) run --bench wise --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
 dpg:
 	$(CLI) run --bench dpg-bench --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
-all: geneval compbench wise dpg
+all:
+	$(CLI) run --bench all --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
 
 leaderboard:
 	$(CLI) report --runs-dir $(RUNS) --out results/leaderboards $(ARGS)

@@ -14,6 +14,7 @@ from typing import Any
 from . import distributed
 from .errors import ConfigError
 from .generators.base import Generator
+from .scorers import SCORERS
 from .scorers.base import Scorer
 from .stages import generate as gen_stage
 from .stages import score as score_stage
@@ -130,11 +131,19 @@ def score_run(run_dir: Path, scorer_options: dict[str, dict[str, Any]] | None = 
     return r.finalize()
 
 
+def check_scorer_names(scorer_options: dict[str, dict[str, Any]]) -> None:
+    """A mistyped --scorer-option scorer name fails now, not after hours of generation."""
+    for name in scorer_options:
+        if name != "*":
+            SCORERS.target(name)  # raises ConfigError with a did-you-mean
+
+
 def run(cfg: RunConfig, generate: bool = True, score: bool = True) -> dict[str, Any] | None:
     dist = distributed.dist_info()
     distributed.init(dist)
     try:
         r = Run(cfg, dist)
+        check_scorer_names(cfg.scorer_options)  # before any model loads or image is made
         r.claim()
         if generate:
             r.generate()

@@ -19,7 +19,7 @@ PACKAGE = "t2ir1_eval"
 #: lowest first; a module may import its own layer or a lower one, never a higher one
 LAYERS: list[tuple[str, list[str]]] = [
     ("ground", ["t2ir1_eval", "errors", "types", "io", "seeding", "context", "registry", "images", "distributed",
-                "provenance"]),
+                "provenance", "progress"]),
     ("domain", ["rules", "models", "store", "tiny"]),
     ("components", ["suites", "generators", "scorers"]),
     ("stages", ["stages"]),

@@ -19,7 +19,7 @@ FIRST_IDS = ["1", "401", "568", "701", "801", "901"]  # first prompt of each WIS
 
 
 def _cfg(tmp_path: Path, data_dir: Path, **kw) -> RunConfig:
-    return RunConfig(suite="wise", model="folder", run_dir=tmp_path / "run", data_dir=data_dir,
+    return RunConfig(suite="wise", model="folder", name="outside-model", run_dir=tmp_path / "run", data_dir=data_dir,
                      generator_options={"images": str(tmp_path / "src")}, **kw)
 
 

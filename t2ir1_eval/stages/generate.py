@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError, ImageError
 from ..generators import GENERATORS
 from ..generators.base import Generator
-from ..images import check_image, make_grid
+from ..images import REPLACE, check_image, make_grid
+from ..progress import progress
 from ..seeding import derive_seed
 from ..store import RunStore
 from ..suites.spec import Suite
@@ -34,6 +34,7 @@ def build_generator(plan: Plan) -> Generator:
     kwargs.setdefault("dtype", plan.cfg.dtype)
     if plan.preset.generator == "folder":
         kwargs.pop("device"), kwargs.pop("dtype")
+        kwargs.setdefault("model_name", plan.cfg.name)
     cls = GENERATORS.load(plan.preset.generator)
     return cls(**kwargs)
 
@@ -114,7 +115,7 @@ def generate(plan: Plan, store: RunStore, gen: Generator) -> dict[str, int]:
         return import_folder(plan, store, gen, jobs, [j for c in pending_chunks for j in c if not is_done(j)])
     spf = suite.samples_per_file
     made = failed = 0
-    bar = tqdm(total=n_pending, desc=f"generate {suite.name} [rank {rank}]", unit="file",
+    bar = progress(total=n_pending, desc=f"generate {suite.name} [rank {rank}]", unit="file",
                position=rank, disable=None)
     for chunk in pending_chunks:
         # the whole chunk is generated (same batch as ever); only its missing files are written
@@ -159,9 +160,19 @@ def import_folder(plan: Plan, store: RunStore, gen: Any, jobs: list, pending: li
     """Copy (or adopt in place) the pending files from the folder generator's directory, checked."""
     expected = gen.image_size
     rows = []
-    for it, f, rel in tqdm(pending, desc=f"import {plan.suite.name}", unit="file", disable=None):
+    for warning in gen.bind(plan.suite, plan.items):
+        log.warning("%s", warning)
+    absent = [rel for _, _, rel in pending if rel not in gen.files]
+    if absent and not plan.cfg.allow_missing:
+        raise ImageError(f"missing image: expected {gen.root / absent[0]} ({len(absent)} missing in all: "
+                         f"{', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}; any name the suite's official "
+                         f"evaluator accepts is found too). Add them, or pass --allow-missing to score them as failures")
+    if absent:
+        log.warning("%d image(s) not found under %s (scored as failures): %s", len(absent), gen.root, ", ".join(absent[:5]))
+    for it, f, rel in progress([j for j in pending if j[2] not in absent], desc=f"import {plan.suite.name}", unit="file",
+                               disable=None):
         src = gen.source_file(rel)
-        size = check_image(src, expected)
+        size = check_image(src, expected, fix=REPLACE)
         expected = expected or size
         check_grid(plan.suite, src, size)
         store.import_image(rel, src)

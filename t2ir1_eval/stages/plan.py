@@ -44,6 +44,8 @@ class RunConfig:
     allow_missing: bool = False
     device: str = "auto"
     dtype: str = "auto"
+    #: the model's name in tables (--name; required for --model folder)
+    name: str | None = None
 
 
 def chunk_by_category(jobs: list, size: int) -> list[list]:
@@ -60,10 +62,15 @@ def select_items(suite: Suite, items: list[PromptItem], categories: list[str] | 
                  limit: int | None) -> list[PromptItem]:
     """``--categories`` then ``--limit`` (first N prompts of every category)."""
     if categories:
-        unknown = sorted(set(categories) - set(suite.categories))
+        # keys (color_attr) or the names tables show (Color Attribution), any case
+        names = {k.lower(): k for k in suite.categories}
+        names.update({str(c.get("display", k)).lower(): k for k, c in suite.categories.items()})
+        unknown = sorted(c for c in categories if c.lower() not in names)
         if unknown:
-            raise ConfigError(f"suite {suite.name} has no categories {unknown}; it has {sorted(suite.categories)}")
-        items = [it for it in items if it.category in categories]
+            shown = ", ".join(f"{k} ({c.get('display', k)})" for k, c in suite.categories.items())
+            raise ConfigError(f"suite {suite.name} has no categories {unknown}; it has {shown}")
+        wanted = {names[c.lower()] for c in categories}
+        items = [it for it in items if it.category in wanted]
     if limit is not None:
         # First N prompts of every category, so a smoke run still fills every column.
         seen: dict[str, int] = {}
@@ -159,7 +166,7 @@ class Plan:
             "identity": self.identity(generator),
             "suite": self.suite.name,
             "model": self.cfg.model,
-            "model_display": self.preset.display or self.cfg.model,
+            "model_display": self.cfg.name or self.preset.display or self.cfg.model,
             "options": self.options,
             "seed": self.cfg.seed,
             "data_dir": str(self.cfg.data_dir) if self.cfg.data_dir else None,

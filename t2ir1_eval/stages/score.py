@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tqdm.auto import tqdm
 
 from .. import distributed
 from ..context import ScorerContext
 from ..errors import ImageError
 from ..generators.base import Generator
-from ..images import check_image
+from ..images import REGENERATE, REPLACE, check_image
+from ..progress import progress
 from ..scorers import SCORERS
 from ..scorers.base import Scorer
 from ..store import RunStore
@@ -86,7 +86,7 @@ def score(plan: Plan, store: RunStore, generator: Generator) -> dict[str, int]:
     expected = expected_file_size(plan, generator)
     for s in pending:
         if s.path.is_file():
-            size = check_image(s.path, expected)
+            size = check_image(s.path, expected, fix=REPLACE if plan.cfg.model == "folder" else REGENERATE)
             expected = expected or size
             check_grid(plan.suite, s.path, size)
     counts = {"scored": 0, "errors": 0}
@@ -100,7 +100,7 @@ def score(plan: Plan, store: RunStore, generator: Generator) -> dict[str, int]:
                                       "batch_size": scorer_batch_size(plan, name)})
             store.write_scorer_description(name, scorer.describe())
             todo = sum(1 for c in chunks for s in c if key(s) not in done)
-            bar = tqdm(total=todo, desc=f"score {name} [rank {rank}]", unit="img", position=rank, disable=None)
+            bar = progress(total=todo, desc=f"score {name} [rank {rank}]", unit="img", position=rank, disable=None)
             for batch in chunks:
                 present = [s for s in batch if s.path.is_file()]
                 raws = scorer.score(present) if present else []

@@ -18,7 +18,9 @@ def data_keys(suite: Suite, options: dict[str, Any]) -> list[str]:
 
 
 def prompt_manifest(suite: Suite) -> dict[str, str]:
-    path = BENCHMARKS_DIR / suite.prompt_files["manifest"]
+    # beside the suite's YAML (an --include-path copy brings its own)
+    folder = suite.yaml_path.parent if suite.yaml_path else BENCHMARKS_DIR
+    path = folder / suite.prompt_files["manifest"]
     out = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         digest, name = line.split(None, 1)

@@ -18,7 +18,33 @@ from ..registry import did_you_mean
 from ..types import PromptItem
 from .data import DataResolver, FileSpec
 
-BENCHMARKS_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+def bundled_dir(checkout_folder: str, package: str) -> Path:
+    """A checkout reads (and users edit) ``<checkout>/<folder>``; an installed wheel carries the same
+    files as package data (setup.py maps them), found through importlib.resources."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "setup.cfg").is_file() and (root / checkout_folder).is_dir():
+        return root / checkout_folder
+    from importlib.resources import files
+
+    # the data folders are namespace packages (no __init__.py); resolve them through the real package
+    top, _, sub = package.partition(".")
+    return Path(str(files(top).joinpath(*sub.split("."))))
+
+
+BENCHMARKS_DIR = bundled_dir("benchmarks", "t2ir1_eval.suite_specs")
+#: extra folders of suite YAML (``--include-path``), searched before the bundled suites
+INCLUDE_PATHS: list[Path] = []
+
+
+def add_include_path(path: Path) -> None:
+    """Let users add their own suite YAML (as lm-eval's ``--include_path``)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"--include-path {path}: expected a folder of suite YAML files, found no such folder")
+    if not any(path.glob("*.yaml")):
+        raise ConfigError(f"--include-path {path}: expected suite YAML files (*.yaml) in it, found none")
+    if path not in INCLUDE_PATHS:
+        INCLUDE_PATHS.insert(0, path)
 
 
 @dataclass
@@ -69,6 +95,8 @@ class Suite:
     grid: tuple[int, int] | None = None
     prompt_files: dict[str, str] | None = None
     yaml_path: Path | None = None
+    #: column -> {"mean_of": [columns], "help": ...}: computed by the tool, never stored by hand
+    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- construction
@@ -102,6 +130,7 @@ class Suite:
             grid=tuple(d["grid"]) if d.get("grid") else None,
             prompt_files=data.get("prompt_files"),
             yaml_path=Path(path),
+            derived=dict(d.get("derived") or {}),
             raw=d,
         )
 
@@ -225,7 +254,13 @@ class Suite:
 
 # --------------------------------------------------------------------- registry
 def suite_paths() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(BENCHMARKS_DIR.glob("*.yaml"))}
+    paths = {p.stem: p for p in sorted(BENCHMARKS_DIR.glob("*.yaml"))}
+    for folder in reversed(INCLUDE_PATHS):  # user folders override a bundled suite of the same name
+        paths.update({p.stem: p for p in sorted(folder.glob("*.yaml"))})
+    if not paths:
+        raise ConfigError(f"no suite YAML found in {BENCHMARKS_DIR}: the installation is incomplete "
+                          f"(reinstall t2ir1-eval, or pass --include-path DIR)")
+    return paths
 
 
 def load_suite(name: str) -> Suite:
