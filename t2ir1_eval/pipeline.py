@@ -20,6 +20,7 @@ from .generators.base import Generator
 from .images import check_image, make_grid
 from .io import atomic_write_json, atomic_write_text, dumps, read_json
 from .provenance import environment
+from .rules.bootstrap import bootstrap_summary
 from .scorers import SCORERS
 from .scorers.base import Scorer
 from .seeding import derive_seed
@@ -423,6 +424,8 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "not_scored": missing,
         "comparable": comparable,
         "metric": metric_labels[0] if len(metric_labels) == 1 else metric_labels or None,
+        # 95% intervals over prompts for every score (seed, resamples and method recorded inside)
+        "uncertainty": bootstrap_summary(suite, rows, options, scores),
         "provenance": {
             "options": options,
             "protocol_version": suite.protocol_version,
