@@ -44,7 +44,7 @@ demo-dpg:
 # the smoke run must keep its scores: CI compares it with the stored baselines
 check-demo:
 	for s in geneval t2i-compbench wise dpg-bench; do \
-	  $(CLI) check $(DEMO)/$$s --baseline results/baselines/demo-$$s.json --tolerance 1e-6 || exit 1; done
+	  $(CLI) check $(DEMO)/$$s --baseline results/baselines/demo-$$s.json --tolerance 1e-6 --two-sided || exit 1; done
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -307,8 +307,9 @@ def compare_cmd(run_a: Path, run_b: Path, html: bool, out: Path) -> None:
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline JSON (results/baselines/...).")
 @click.option("--tolerance", type=float, default=0.0, show_default=True, help="Allowed fall per category.")
 @click.option("--write-baseline", type=click.Path(path_type=Path), help="Write this run's scores as a baseline and exit.")
+@click.option("--two-sided", is_flag=True, help="Also fail when a category rose by more than the tolerance.")
 @_errors
-def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None) -> None:
+def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None, two_sided: bool) -> None:
     """Exit non-zero, naming the categories, if the run fell below the baseline."""
     from .report.check import check, load_baseline, save_baseline
     from .report.tables import load_summary
@@ -320,13 +321,13 @@ def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_base
         return
     if not baseline:
         raise click.UsageError("give --baseline FILE (or --write-baseline FILE)")
-    fallen = check(summary, load_baseline(baseline), tolerance)
+    fallen = check(summary, load_baseline(baseline), tolerance, two_sided)
     if fallen:
         click.echo(f"REGRESSION in {summary['suite']} ({run_dir}) against {baseline}:", err=True)
         for line in fallen:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
-    click.echo(f"OK: no category of {summary['suite']} fell by more than {tolerance} against {baseline}")
+    click.echo(f"OK: no category of {summary['suite']} {'moved' if two_sided else 'fell'} by more than {tolerance} against {baseline}")
 
 
 # ----------------------------------------------------------------------------- smoke judge
