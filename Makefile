@@ -38,8 +38,10 @@ demo-wise:
 	$(CLI) smoke-judge --port $(SMOKE_JUDGE_PORT) -- $(CLI) run --bench wise --run-dir $(DEMO)/wise $(DEMO_ARGS) \
 	  --scorer-option wise-judge.base_url={base_url} --scorer-option wise-judge.model_id=smoke-judge \
 	  --scorer-option wise-judge.api_key_env=T2IR1_SMOKE_JUDGE_KEY --scorer-option wise-judge.cache=false
+# DPG-Bench: seeded yes/no answers (not a VQA model), so the dependency zeroing runs and the score can fall
 demo-dpg:
-	$(CLI) run --bench dpg-bench --run-dir $(DEMO)/dpg-bench $(DEMO_ARGS) --fallback-data questions=tests/data/dpg_bench_small.csv
+	$(CLI) run --bench dpg-bench --run-dir $(DEMO)/dpg-bench $(DEMO_ARGS) --fallback-data questions=tests/data/dpg_bench_small.csv \
+	  --scorer-option dpg-vqa.backend=t2ir1_eval.scorers.dpg.synthetic:SyntheticVqa
 
 # the smoke run must keep its scores: CI compares it with the stored baselines
 check-demo:

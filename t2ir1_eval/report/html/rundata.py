@@ -99,7 +99,8 @@ def _details(suite: str, decision: dict[str, Any], raw: dict[str, Any]) -> tuple
 def load_run(run_dir: Path) -> RunData:
     store = RunStore(Path(run_dir))
     summary = read_json(store.root / "summary.json")
-    config = store.config()
+    # a summary alone (copied, or from an older version) still gets its page: scores and provenance
+    config = store.config() if store.config_path.exists() else {}
     manifest = {(r["file"]): r for r in store.manifest() if "file" in r and "error" not in r}
     records = store.records()
     images = []
