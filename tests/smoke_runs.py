@@ -34,9 +34,17 @@ def wise_args(run_dir: Path, data_dir: Path, seed: int = 0) -> list[str]:
             "--scorer-option", "wise-judge.api_key_env=T2IR1_SMOKE_JUDGE_KEY", "--scorer-option", "wise-judge.cache=false"]
 
 
+def dpg_args(run_dir: Path, data_dir: Path, seed: int = 0) -> list[str]:
+    return ["run", "--bench", "dpg-bench", "--run-dir", str(run_dir), "--seed", str(seed), "--data-dir", str(data_dir),
+            *DEMO_ARGS, "--fallback-data", f"questions={REPO / 'tests' / 'data' / 'dpg_bench_small.csv'}",
+            "--scorer-option", "dpg-vqa.backend=t2ir1_eval.scorers.dpg.synthetic:SyntheticVqa"]
+
+
 def make_smoke_runs(root: Path, data_dir: Path) -> dict[str, Path]:
-    runs = {"geneval": root / "geneval", "geneval-seed1": root / "geneval-seed1", "wise": root / "wise"}
+    runs = {"geneval": root / "geneval", "geneval-seed1": root / "geneval-seed1", "wise": root / "wise",
+            "dpg-bench": root / "dpg-bench"}
     run_cli(geneval_args(runs["geneval"], data_dir, 0))
     run_cli(geneval_args(runs["geneval-seed1"], data_dir, 1))
     run_cli(wise_args(runs["wise"], data_dir, 0))
+    run_cli(dpg_args(runs["dpg-bench"], data_dir, 0))
     return runs

@@ -44,6 +44,8 @@ def test_smoke_scores_are_not_degenerate(smoke_runs):
     assert 0 < sum(d["correct"] for d in decisions) < len(decisions)
     assert 0.0 < g["scores"]["Overall"] < 1.0
     assert 0.0 < w["scores"]["Overall"] < 1.0
+    d = json.loads((smoke_runs["dpg-bench"] / "summary.json").read_text())
+    assert 0.0 < d["scores"]["Overall"] < 100.0
     assert "smoke-judge" in w["metric"] and not w["comparable"]
     assert g["provenance"]["scorers"]["geneval"]["backend"] == "synthetic" and not g["comparable"]
     # every score carries its recorded bootstrap interval
@@ -57,6 +59,8 @@ def test_smoke_scores_are_not_degenerate(smoke_runs):
     ("geneval", "rules/geneval.py", 'if len(found) < req["count"]:', 'if len(found) <= req["count"]:', False),
     # WISE: WiScore's weights shifted (0.7/0.2 -> 0.6/0.3): categories move both ways; --two-sided catches it
     ("wise", "rules/wise.py", "return (0.7 * consistency + 0.2 * realism", "return (0.6 * consistency + 0.3 * realism", True),
+    # DPG-Bench: the dependency zeroing dropped (a child of a "no" keeps its "yes"): scores rise; --two-sided catches it
+    ("dpg-bench", "rules/dpg_bench.py", "                scores[int(q[\"qid\"])] = 0.0", "                pass", True),
 ])
 def test_check_fails_after_a_one_line_rule_change(smoke_runs, tmp_path, suite, rel, old, new, two_sided):
     run = tmp_path / "run"

@@ -34,12 +34,13 @@ HOSTILE_REPLY = "Consistency: 2\nRealism: 1\nAesthetic Quality: 0\n</pre><script
 def report(smoke_runs, tmp_path_factory):
     """`report --html` over the smoke runs (two GenEval seeds + WISE) and `compare --html` of the two seeds."""
     out = tmp_path_factory.mktemp("report") / "leaderboards"
-    runs = [smoke_runs["geneval"], smoke_runs["geneval-seed1"], smoke_runs["wise"]]
+    runs = [smoke_runs["geneval"], smoke_runs["geneval-seed1"], smoke_runs["wise"], smoke_runs["dpg-bench"]]
     run_cli(["report", *map(str, runs), "--out", str(out)])
     cmp = run_cli(["compare", str(smoke_runs["geneval"]), str(smoke_runs["geneval-seed1"]), "--html", "--out", str(out)])
     compare_page = Path(cmp.stdout.strip().splitlines()[-1].split(": ", 1)[1])
     return {"out": out, "index": out / "index.html", "compare": compare_page,
-            "run": out / "runs" / f"{slug(smoke_runs['geneval'])}.html", "runs": smoke_runs}
+            "run": out / "runs" / f"{slug(smoke_runs['geneval'])}.html", "runs": smoke_runs,
+            "dpg": out / "runs" / f"{slug(smoke_runs['dpg-bench'])}.html", "wise": out / "runs" / f"{slug(smoke_runs['wise'])}.html"}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,12 @@ def test_pages_are_self_contained(report):
         text = page.read_text(encoding="utf-8")
         assert "http://" not in text and "https://" not in text, f"{page.name} refers to the network"
         assert "<script src" not in text and 'rel="stylesheet"' not in text
+    # a summary without its run directory (copied, older version) still gets a page
+    lone = report["out"].parent / "lone"
+    lone.mkdir()
+    shutil.copy(report["runs"]["wise"] / "summary.json", lone / "summary.json")
+    run_cli(["report", str(lone), "--out", str(report["out"].parent / "lone-report")])
+    assert (report["out"].parent / "lone-report" / "runs" / f"{slug(lone)}.html").is_file()
     # thumbnails are cached beside the run and reused
     thumbs = sorted((report["runs"]["geneval"] / "thumbs").rglob("*.webp"))
     assert len(thumbs) == 48
@@ -127,8 +134,8 @@ def test_leaderboard_page(browser, report, tmp_path):
         assert kinds.count("published") == n_pub and kinds.count("ours") == ours and kinds.count("seeds") == seeds, kinds
     # our rows carry the interval and the smoke badge; one chart per suite
     assert browser.eval("document.querySelectorAll('tr.ours .ci').length") >= 3 * 7
-    assert browser.eval("document.querySelectorAll('tr.ours .badge.smoke').length") == 3
-    assert browser.eval("document.querySelectorAll('img.chart').length") == 2
+    assert browser.eval("document.querySelectorAll('tr.ours .badge.smoke').length") == 4
+    assert browser.eval("document.querySelectorAll('img.chart').length") == 3
     _shot(browser, tmp_path, "leaderboard")
 
 
@@ -154,6 +161,21 @@ def test_run_page_filters(browser, report, tmp_path):
     reasons = browser.eval("[...document.querySelectorAll('.card.fail pre.reason')].map(p => p.textContent)")
     assert any(r.startswith("expected ") for r in reasons)
     _shot(browser, tmp_path, "run")
+
+
+def test_wise_and_dpg_run_pages_show_the_judge_and_the_questions(browser, report, tmp_path):
+    _open_clean(browser, report["wise"].as_uri())
+    replies = browser.eval("[...document.querySelectorAll('.card details pre')].map(p => p.textContent)")
+    assert any(r.startswith("Consistency: ") for r in replies)
+    # the judge's unparseable reply is a listed failure with the parser's reason
+    failed = browser.eval("[...document.querySelectorAll('table.failed td pre')].map(p => p.textContent)")
+    summary = json.loads((report["runs"]["wise"] / "summary.json").read_text())
+    assert len(failed) == summary["n_failed"] > 0 and all(f.startswith("no score for") for f in failed)
+    _open_clean(browser, report["dpg"].as_uri())
+    n_questions = browser.eval("document.querySelectorAll('.card details table tr').length")
+    zeroed = browser.eval("[...document.querySelectorAll('td.qz')].map(td => td.textContent.trim())")
+    assert n_questions > 0 and zeroed and all(z == "yes→0" for z in zeroed)
+    _shot(browser, tmp_path, "run-dpg")
 
 
 def test_compare_page(browser, report, tmp_path):
