@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from tqdm.auto import tqdm
 
 from ...io import atomic_write_text, read_json
 from ...rules.bootstrap import paired_difference
@@ -22,6 +23,7 @@ from .rundata import ImageView, RunData, decision_rows, load_run, prompt_scores
 from .thumbs import thumbnail
 
 _ENV: Environment | None = None
+EAGER_IMAGES = 400
 
 
 def env() -> Environment:
@@ -210,7 +212,8 @@ def write_run_page(run_dir: Path, out_dir: Path) -> Path:
     suite = load_suite(run.suite)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cards = [_card(im, run, out_dir) for im in run.images]
+    cards = [_card(im, run, out_dir) for im in tqdm(run.images, desc=f"report {run.suite} thumbnails", unit="img",
+                                                     disable=None if len(run.images) > 200 else True)]
     cats: list[str] = []
     for im in run.images:
         if im.category not in cats:
@@ -227,7 +230,9 @@ def write_run_page(run_dir: Path, out_dir: Path) -> Path:
     order = [c for c in suite.table_columns if c in s["scores"]] + [c for c in s["scores"] if c not in suite.table_columns]
     scores = [{"name": k, "value": s["scores"][k], "ci": unc.get(k)} for k in order]
     failed = [c for c in cards if c["status"] == "error"]
-    return _render("run.html.j2", out_dir / f"{slug(run.root)}.html", run=run, s=s, suite=suite, cards=cards,
+    # a full run has thousands of images: the browser then loads thumbnails as they scroll into view
+    loading = "eager" if len(cards) <= EAGER_IMAGES else "lazy"
+    return _render("run.html.j2", out_dir / f"{slug(run.root)}.html", run=run, s=s, suite=suite, cards=cards, loading=loading,
                    categories=[(c, suite.category_display(c)) for c in cats], hist=hist, scores=scores, failed=failed,
                    provenance=provenance_rows(s, run.config), badges=badges(s, suite),
                    title=f"{s['model']} on {suite.title}")
@@ -270,5 +275,5 @@ def write_compare_page(run_a: Path, run_b: Path, out_dir: Path, seed: int = 0, n
                       "cards_a": [_card(im, a, out_dir) for im in by_prompt_a[p]],
                       "cards_b": [_card(im, b, out_dir) for im in by_prompt_b[p]]})
     name = f"compare-{slug(a.root)}-vs-{slug(b.root)}.html"
-    return _render("compare.html.j2", out_dir / name, a=a, b=b, suite=suite, diff=diff, wins=wins, w_all=w_all,
+    return _render("compare.html.j2", out_dir / name, loading="eager" if len(pairs) <= EAGER_IMAGES // 8 else "lazy", a=a, b=b, suite=suite, diff=diff, wins=wins, w_all=w_all,
                    pairs=pairs, n_common=len(common), title=f"{a.summary['model']} vs {b.summary['model']} on {suite.title}")

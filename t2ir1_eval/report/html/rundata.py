@@ -28,6 +28,7 @@ class ImageView:
     details: list[tuple[str, str]] = field(default_factory=list)
     judge_reply: str | None = None
     questions: list[dict[str, Any]] = field(default_factory=list)  # DPG: question, per-tile answers, zeroed
+    seed: int | None = None  # the image's own seed (first sample of the file)
 
 
 @dataclass
@@ -101,7 +102,10 @@ def load_run(run_dir: Path) -> RunData:
     summary = read_json(store.root / "summary.json")
     # a summary alone (copied, or from an older version) still gets its page: scores and provenance
     config = store.config() if store.config_path.exists() else {}
-    manifest = {(r["file"]): r for r in store.manifest() if "file" in r and "error" not in r}
+    manifest: dict[str, dict[str, Any]] = {}
+    for r in store.manifest():
+        if "file" in r and "error" not in r:
+            manifest.setdefault(r["file"], r)  # a grid file's first sample
     records = store.records()
     images = []
     for row in read_jsonl(store.root / "decisions.jsonl"):
@@ -118,7 +122,7 @@ def load_run(run_dir: Path) -> RunData:
             prompt_id=str(row["prompt_id"]), category=str(row["category"]), file_index=int(row["file_index"]),
             file=str(row["file"]), path=store.image_path(row["file"]), prompt=prompt, score=_num(d.get("score")),
             passed=passed, failed=bool(d.get("failed")), reason=reason, cot=str(cot) if cot else None,
-            details=details, judge_reply=reply,
+            details=details, judge_reply=reply, seed=man.get("seed") if isinstance(man.get("seed"), int) else None,
             questions=_dpg_questions(raw, d) if summary["suite"] == "dpg-bench" and not d.get("failed") else [],
         ))
     return RunData(root=store.root, summary=summary, config=config, images=images)
