@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from tqdm.auto import tqdm
 
 from ...io import atomic_write_text, read_json
@@ -32,9 +33,19 @@ def env() -> Environment:
         # autoescape on for every template, whatever its extension: model, judge and file texts are hostile input
         _ENV = Environment(loader=PackageLoader("t2ir1_eval.report.html", "templates"),
                            autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                           lstrip_blocks=True)
+                           lstrip_blocks=True, finalize=_visible_controls)
         _ENV.filters["fmt"] = fmt
     return _ENV
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _visible_controls(value: Any) -> Any:
+    """Control characters (a random model's CoT is full of them) shown as \\xNN: HTML may not carry them."""
+    if isinstance(value, str) and not isinstance(value, Markup) and _CONTROL.search(value):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
 
 
 def fmt(x: Any, scale: str = "0-1", signed: bool = False) -> str:
