@@ -317,11 +317,13 @@ def _print_run_table(summary: dict[str, Any]) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_TABLES, show_default=True)
 @click.option("--baseline", help="Row to compute deltas against: its exact label or a unique prefix (e.g. Janus-Pro-7B).")
 @click.option("--no-references", is_flag=True, help="Only our runs.")
+@click.option("--html/--no-html", default=True, show_default=True,
+              help="Also write a static HTML report (OUT/index.html, one page per run; works offline).")
 @include_option
 @_errors
 def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str | None, no_references: bool,
-               include_path: tuple[Path, ...]) -> None:
-    """Per-suite leaderboards (markdown, CSV, JSON, Parquet) of runs beside published numbers."""
+               html: bool, include_path: tuple[Path, ...]) -> None:
+    """Per-suite leaderboards (markdown, CSV, JSON, Parquet, HTML) of runs beside published numbers."""
     from .report.tables import build_table, find_runs, load_summary, write_table
     from .suites.spec import load_suite, suite_paths
 
@@ -342,6 +344,12 @@ def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str 
         csv_path, md_path, md = write_table(table, out, name, suite.scale)
         click.echo(md)
         log.info("wrote %s, %s and .json/.parquet beside them", csv_path, md_path)
+    if html and dirs:
+        from .report.html import write_leaderboard_page
+
+        page = write_leaderboard_page(dirs, out, references=not no_references, baseline=baseline)
+        click.echo(f"HTML report: {page}")
+
 
 
 @main.command("export")
@@ -362,8 +370,11 @@ def export_cmd(run_dir: Path, out: Path | None, no_images: bool) -> None:
 @main.command("compare")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--html", is_flag=True, help="Also write a compare page: same prompts side by side, paired bootstrap CIs.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_TABLES, show_default=True,
+              help="Folder for the --html page.")
 @_errors
-def compare_cmd(run_a: Path, run_b: Path) -> None:
+def compare_cmd(run_a: Path, run_b: Path, html: bool, out: Path) -> None:
     """Category-by-category difference of two runs of the same suite."""
     from .report.tables import compare, load_summary
     from .suites.spec import load_suite
@@ -374,6 +385,10 @@ def compare_cmd(run_a: Path, run_b: Path) -> None:
     if a["provenance"].get("options") != b["provenance"].get("options"):
         click.echo(f"warning: protocol options differ: {a['provenance'].get('options')} vs {b['provenance'].get('options')}", err=True)
     click.echo(compare(a, b, load_suite(a["suite"]).table_columns))
+    if html:
+        from .report.html import write_compare_page
+
+        click.echo(f"HTML compare page: {write_compare_page(run_a, run_b, out)}")
 
 
 @main.command("check")
@@ -381,8 +396,9 @@ def compare_cmd(run_a: Path, run_b: Path) -> None:
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline JSON (results/baselines/...).")
 @click.option("--tolerance", type=float, default=0.0, show_default=True, help="Allowed fall per category.")
 @click.option("--write-baseline", type=click.Path(path_type=Path), help="Write this run's scores as a baseline and exit.")
+@click.option("--two-sided", is_flag=True, help="Also fail when a category rose by more than the tolerance.")
 @_errors
-def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None) -> None:
+def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None, two_sided: bool) -> None:
     """Exit non-zero, naming the categories, if the run fell below the baseline."""
     from .report.check import check, load_baseline, save_baseline
     from .report.tables import load_summary
@@ -394,13 +410,43 @@ def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_base
         return
     if not baseline:
         raise click.UsageError("give --baseline FILE (or --write-baseline FILE)")
-    fallen = check(summary, load_baseline(baseline), tolerance)
+    fallen = check(summary, load_baseline(baseline), tolerance, two_sided)
     if fallen:
         click.echo(f"REGRESSION in {summary['suite']} ({run_dir}) against {baseline}:", err=True)
         for line in fallen:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
-    click.echo(f"OK: no category of {summary['suite']} fell by more than {tolerance} against {baseline}")
+    click.echo(f"OK: no category of {summary['suite']} {'moved' if two_sided else 'fell'} by more than {tolerance} against {baseline}")
+
+
+# ----------------------------------------------------------------------------- smoke judge
+@main.command("smoke-judge", context_settings={"ignore_unknown_options": True})
+@click.option("--seed", default=0, show_default=True, type=int, help="Seeds the replies (the same request, the same reply).")
+@click.option("--protocol", type=click.Choice(["legacy", "verified"]), default="legacy", show_default=True)
+@click.option("--port", default=0, show_default=True, type=int, help="Loopback port (0: any free one).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@_errors
+def smoke_judge_cmd(seed: int, protocol: str, port: int, command: tuple[str, ...]) -> None:
+    """Run COMMAND beside a SMOKE judge on 127.0.0.1 (seeded replies, not a model); {base_url} in COMMAND
+    becomes its URL. The server stops when COMMAND ends; its exit status is passed on."""
+    import subprocess
+
+    from .scorers.wise.smoke_judge import SmokeJudgeServer
+
+    try:
+        server = SmokeJudgeServer(seed=seed, protocol=protocol, port=port)
+    except OSError as exc:
+        raise click.ClickException(f"smoke judge: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); "
+                                   f"free the port or pass another --port") from exc
+    with server:
+        click.echo(f"smoke judge (seeded replies, NOT a model) at {server.base_url}", err=True)
+        argv = [a.replace("{base_url}", server.base_url) for a in command]
+        try:
+            code = subprocess.call(argv)
+        except OSError as exc:
+            raise click.ClickException(f"smoke judge: cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+        click.echo(f"smoke judge answered {server.calls} call(s)", err=True)
+    sys.exit(code)
 
 
 # ----------------------------------------------------------------------------- convert

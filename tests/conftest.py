@@ -26,3 +26,12 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("T2IR1_EVAL_CACHE", str(cache))
     monkeypatch.setenv("T2IR1_EVAL_OFFLINE", "1")
     monkeypatch.delenv("T2IR1_EVAL_DATA", raising=False)
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory, data_dir):
+    """The demo's GenEval (seeds 0 and 1, synthetic detections) and WISE (smoke judge) runs,
+    made by the real CLI in subprocesses exactly as the Makefile makes them."""
+    from smoke_runs import make_smoke_runs
+
+    return make_smoke_runs(tmp_path_factory.mktemp("smoke-runs"), data_dir)

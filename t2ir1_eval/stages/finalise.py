@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ..rules.bootstrap import bootstrap_summary
 from ..store import RunStore
 from ..suites.spec import Suite
 from ..types import PromptItem
@@ -64,6 +65,8 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "not_scored": missing,
         "comparable": comparable,
         "metric": metric_labels[0] if len(metric_labels) == 1 else metric_labels or None,
+        # 95% intervals over prompts for every score (seed, resamples and method recorded inside)
+        "uncertainty": bootstrap_summary(suite, rows, options, scores),
         "provenance": {
             "options": options,
             "protocol_version": suite.protocol_version,
