@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from functools import wraps
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import T2IR1EvalError
+from .errors import ConfigError, T2IR1EvalError
+from .redact import install_log_redaction, redact_text
 
 log = logging.getLogger("t2ir1_eval")
 DEFAULT_RUNS = Path("results/runs")
@@ -44,6 +46,12 @@ def _scorer_pairs(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
+class _UsageOrConfigError(click.ClickException):
+    """Exit 2: bad input or configuration (1 is kept for a failed check, so CI can tell them apart)."""
+
+    exit_code = 2
+
+
 def _errors(fn: Callable) -> Callable:
     """Our errors print as one clear message, not a traceback."""
 
@@ -52,9 +60,22 @@ def _errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except T2IR1EvalError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise _UsageOrConfigError(redact_text(str(exc))) from exc
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted. Everything finished so far is on disk: run the same command again to resume "
+                       "where it stopped.", err=True)
+            sys.exit(130)
 
     return wrapper
+
+
+def _exit_if_all_failed(summary: dict[str, Any]) -> None:
+    """A run in which no image could be scored is not a result: say so and exit 1."""
+    if summary["n_images"] and summary["n_failed"] >= summary["n_images"]:
+        click.echo(f"error: every one of the {summary['n_images']} images failed to score, so the table above holds "
+                   f"no measurement. The errors are in {summary['run_dir']}/decisions.jsonl; fix their cause and run "
+                   f"the same command again (failed images are retried).", err=True)
+        sys.exit(1)
 
 
 @click.group()
@@ -66,6 +87,7 @@ def main(verbose: int) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     for noisy in ("httpx", "urllib3", "transformers", "filelock", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_log_redaction()  # no log line may carry a key or a token inside a URL
 
 
 # ----------------------------------------------------------------------------- ls
@@ -177,6 +199,7 @@ def run_cmd(**kw: Any) -> None:
     summary = run(cfg)
     if summary is not None:
         _print_run_table(summary)
+        _exit_if_all_failed(summary)
 
 
 @main.command("generate")
@@ -207,18 +230,15 @@ def generate_cmd(**kw: Any) -> None:
 @_errors
 def score_cmd(run_dir: Path, **kw: Any) -> None:
     """Score the images of an existing run directory."""
-    import shutil
-
     from .pipeline import score_run
 
-    if kw["fresh"] and (run_dir / "records").exists():
-        shutil.rmtree(run_dir / "records")
     summary = score_run(
         run_dir, scorer_options=_scorer_pairs(kw["scorer_option"]) | ({"*": {"model_id": "tiny"}} if kw["tiny_scorers"] else {}),
         scorer_workers={k: str(v) for k, v in _pairs(kw["scorer_worker"], "--scorer-worker").items()},
         data_dir=kw["data_dir"], fallback_data={k: Path(str(v)) for k, v in _pairs(kw["fallback_data"], "--fallback-data").items()},
-        allow_missing=kw["allow_missing"], device=kw["device"], dtype=kw["dtype"])
+        allow_missing=kw["allow_missing"], device=kw["device"], dtype=kw["dtype"], fresh=kw["fresh"])
     _print_run_table(summary)
+    _exit_if_all_failed(summary)
 
 
 @main.command("rescore")
@@ -230,8 +250,17 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
 def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...]) -> None:
     """Recompute decisions and summary from stored raw outputs, loading no model."""
     from .pipeline import rescore
+    from .report.tables import build_table, write_table
+    from .suites.spec import load_suite
 
-    _print_run_table(rescore(run_dir, data_dir, _pairs(options, "--option")))
+    summary = rescore(run_dir, data_dir, _pairs(options, "--option"))
+    _print_run_table(summary)
+    if summary["provenance"].get("variant"):
+        suite = load_suite(summary["suite"])
+        out = Path(summary["run_dir"])
+        write_table(build_table(suite, [summary], references=False), out / "tables", suite.name, suite.scale)
+        click.echo(f"options differ from the run's: variant written to {out} (summary.json, decisions.jsonl, tables/); "
+                   f"{run_dir}/summary.json is unchanged")
 
 
 def _print_run_table(summary: dict[str, Any]) -> None:
@@ -260,6 +289,11 @@ def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str 
     from .suites.spec import load_suite, suite_paths
 
     dirs = list(runs) or sorted(p.parent for p in Path(runs_dir).glob("*/summary.json"))
+    if not dirs:
+        # reference-only tables must never replace leaderboards that hold runs
+        click.echo(f"warning: no run with a summary.json under {runs_dir}; nothing to report. Give run folders as "
+                   f"arguments or --runs-dir DIR. {out} was left as it is.", err=True)
+        sys.exit(2)
     summaries = [load_summary(d) for d in dirs]
     names = sorted({s["suite"] for s in summaries}) or list(suite_paths())
     for name in names:
@@ -281,7 +315,7 @@ def compare_cmd(run_a: Path, run_b: Path) -> None:
 
     a, b = load_summary(run_a), load_summary(run_b)
     if a["suite"] != b["suite"]:
-        raise click.ClickException(f"cannot compare a {a['suite']} run with a {b['suite']} run")
+        raise ConfigError(f"cannot compare a {a['suite']} run ({run_a}) with a {b['suite']} run ({run_b})")
     if a["provenance"].get("options") != b["provenance"].get("options"):
         click.echo(f"warning: protocol options differ: {a['provenance'].get('options')} vs {b['provenance'].get('options')}", err=True)
     click.echo(compare(a, b, load_suite(a["suite"]).table_columns))
@@ -290,7 +324,8 @@ def compare_cmd(run_a: Path, run_b: Path) -> None:
 @main.command("check")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline JSON (results/baselines/...).")
-@click.option("--tolerance", type=float, default=0.0, show_default=True, help="Allowed fall per category.")
+@click.option("--tolerance", type=float, default=0.0, show_default=True,
+              help="Allowed fall per category (a finite number >= 0). Exit 0 pass, 1 regression, 2 usage/config error.")
 @click.option("--write-baseline", type=click.Path(path_type=Path), help="Write this run's scores as a baseline and exit.")
 @_errors
 def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None) -> None:
@@ -305,6 +340,8 @@ def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_base
         return
     if not baseline:
         raise click.UsageError("give --baseline FILE (or --write-baseline FILE)")
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ConfigError(f"--tolerance: expected a finite number >= 0, found {tolerance} (nan would pass any drop)")
     fallen = check(summary, load_baseline(baseline), tolerance)
     if fallen:
         click.echo(f"REGRESSION in {summary['suite']} ({run_dir}) against {baseline}:", err=True)

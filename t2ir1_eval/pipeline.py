@@ -17,8 +17,13 @@ from .context import ScorerContext
 from .errors import ConfigError, DataError, ImageError
 from .generators import GENERATORS, resolve_model
 from .generators.base import Generator
-from .images import check_image, make_grid
+from .images import make_grid
 from .io import atomic_write_json, atomic_write_text, dumps, read_json
+from .options_schema import validate_run_config
+from .redact import redact_obj
+from .runlock import RunLock, clean_orphan_temps
+from .run_checks import (check_scorer_outputs, check_image_sizes, data_identity, generation_failures,
+                         partial_info, variant_dir)
 from .provenance import environment
 from .scorers import SCORERS
 from .scorers.base import Scorer
@@ -68,10 +73,11 @@ class Run:
     """One evaluation run bound to its directory."""
 
     def __init__(self, cfg: RunConfig, dist: distributed.DistInfo | None = None) -> None:
-        self.cfg = cfg
         self.dist = dist or distributed.dist_info()
         self.suite: Suite = load_suite(cfg.suite)
         self.options = self.suite.resolve_options(cfg.options)
+        # every generator and scorer option typed and known before anything is claimed or loaded
+        self.cfg = cfg = validate_run_config(cfg, self.suite, resolve_model(cfg.model).generator)
         self.resolver = DataResolver(cfg.data_dir)
         self.fallbacks_used: dict[str, str] = {}
         self.items = self._select(self.suite.load_items(self.resolver, self.options))
@@ -127,8 +133,9 @@ class Run:
             "suite": self.suite.name,
             "protocol_version": self.suite.protocol_version,
             "data_version": self.suite.data_version,
-            "data_files": {k: self.suite.files[k].checksum() for k in self.suite.module.data_keys(self.suite, self.options)
-                           if k in self.suite.files},
+            # the file actually used: a fallback is named by its own sha256, so another one cannot be mixed in
+            "data_files": data_identity(self.suite, self.resolver, self.suite.module.data_keys(self.suite, self.options),
+                                        self.cfg.fallback_data),
             "options": self.options,
             "model": self.cfg.model,
             "generator": self.generator.identity(),
@@ -240,13 +247,11 @@ class Run:
         return {"files": len(jobs), "made": made, "failed": failed}
 
     def _import_folder(self, gen: Any, jobs: list, pending: list) -> dict[str, int]:
-        expected = gen.image_size
         rows = []
+        for src, size in check_image_sizes([gen.source_file(rel) for _, _, rel in pending], gen.image_size):
+            self._check_grid(src, size)
         for it, f, rel in tqdm(pending, desc=f"import {self.suite.name}", unit="file", disable=None):
             src = gen.source_file(rel)
-            size = check_image(src, expected)
-            expected = expected or size
-            self._check_grid(src, size)
             dst = self.store.image_path(rel)
             if src.resolve() != dst.resolve():
                 dst.parent.mkdir(parents=True, exist_ok=True)
@@ -321,7 +326,9 @@ class Run:
 
     def score(self) -> dict[str, int]:
         """Raw outputs for every image of this rank's shard; finished records are never redone."""
-        done = set(self.store.records())
+        # a record that holds an error is asked again on every rerun (each time within the scorer's retry policy)
+        done = {k for k, rec in self.store.records().items() if "error" not in rec.get("raw", {})}
+        gen_failed = generation_failures(self.store.manifest())
         by_scorer: dict[str, list[Sample]] = {}
         for it, f, rel in self.all_file_jobs():
             by_scorer.setdefault(self.scorer_for(it.category), []).append(Sample(it, f, self.store.image_path(rel)))
@@ -334,38 +341,43 @@ class Run:
         pending = [s for chunks in plan.values() for c in chunks for s in c if key(s) not in done]
         total = sum(len(v) for v in by_scorer.values())
         log.info("%s: %d image files, %d to score on this rank", self.suite.name, total, len(pending))
-        missing = [s for s in pending if not s.path.is_file()]
+        missing = [s for s in pending if not s.path.is_file() and self.suite.relpath(s.item, s.file_index) not in gen_failed]
         if missing and not self.cfg.allow_missing:
             names = ", ".join(str(s.path) for s in missing[:5])
             raise ImageError(f"{len(missing)} image(s) missing, e.g. {names}. Generate them first (t2ir1-eval generate), "
                              f"or pass --allow-missing to score them as failures")
-        expected = self.expected_file_size()
-        for s in pending:
-            if s.path.is_file():
-                size = check_image(s.path, expected)
-                expected = expected or size
-                self._check_grid(s.path, size)
+        for path, size in check_image_sizes([s.path for s in pending if s.path.is_file()], self.expected_file_size()):
+            self._check_grid(path, size)
         counts = {"scored": 0, "errors": 0}
         for name, chunks in plan.items():
             if not chunks:
                 continue
             scorer = self.build_scorer(name)
             try:
-                self.store.claim_scorer(name, {"name": name, "version": scorer.version, "options": self.scorer_options(name),
-                                               "batch_size": self.scorer_batch_size(name)})
+                # redacted: a token inside base_url must not be stored (the check compares redacted forms)
+                self.store.claim_scorer(name, redact_obj({"name": name, "version": scorer.version,
+                                                          "options": self.scorer_options(name),
+                                                          "batch_size": self.scorer_batch_size(name)}))
                 atomic_write_json(self.store.scorer_meta_path(name).with_name("describe.json"), scorer.describe())
                 todo = sum(1 for c in chunks for s in c if key(s) not in done)
                 bar = tqdm(total=todo, desc=f"score {name} [rank {self.dist.rank}]", unit="img",
                            position=self.dist.rank, disable=None)
                 for batch in chunks:
-                    present = [s for s in batch if s.path.is_file()]
+                    # batch-dependent scorers see the whole fixed batch; others (a judge) only what is pending
+                    independent = getattr(scorer, "batch_independent", False)
+                    present = [s for s in batch if s.path.is_file() and not (independent and key(s) in done)]
                     raws = scorer.score(present) if present else []
+                    check_scorer_outputs(name, present, raws)  # refuse malformed outputs before storing any
                     by_key = {key(s): r for s, r in zip(present, raws)}
                     rows = []
                     for s in batch:
                         if key(s) in done:
                             continue
-                        raw = by_key.get(key(s), {"error": f"missing image {s.path}"})
+                        rel = self.suite.relpath(s.item, s.file_index)
+                        raw = by_key.get(key(s)) or {"error": f"generation failed: {gen_failed[rel]}" if rel in gen_failed
+                                                     else f"missing image {s.path}"}
+                        if "error" in raw or "attempts" in raw:
+                            raw = redact_obj(raw)
                         counts["errors"] += "error" in raw
                         rows.append({"prompt_id": s.item.prompt_id, "file_index": s.file_index, "category": s.item.category,
                                      "scorer": name, "raw": raw})
@@ -381,9 +393,15 @@ class Run:
 
 # ---------------------------------------------------------------------------- finalisation
 def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict[str, Any],
-             extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Decisions and summary from stored raw outputs only: no model is loaded (also `rescore`)."""
+             extra: dict[str, Any] | None = None, n_suite_prompts: int | None = None,
+             out_dir: Path | None = None) -> dict[str, Any]:
+    """Decisions and summary from stored raw outputs only: no model is loaded (also `rescore`).
+
+    ``n_suite_prompts``: prompts in the whole suite, so a --limit/--category run is marked partial.
+    ``out_dir``: where decisions and summary go (a rescore variant); the run directory by default.
+    """
     store = RunStore(run_dir)
+    out = Path(out_dir) if out_dir is not None else store.root
     cfg = store.config()
     records = store.records()
     rows, missing = [], []
@@ -413,7 +431,7 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "scale": suite.scale,
         "model": cfg.get("model_display", cfg["model"]),
         "model_preset": cfg["model"],
-        "run_dir": str(store.root),
+        "run_dir": str(out),
         "scores": scores,
         "aggregate": aggregate_extra,
         "n_images": len(rows),
@@ -422,6 +440,7 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "failed": failed,
         "not_scored": missing,
         "comparable": comparable,
+        "partial": partial_info(items, n_suite_prompts),
         "metric": metric_labels[0] if len(metric_labels) == 1 else metric_labels or None,
         "provenance": {
             "options": options,
@@ -432,11 +451,11 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
             **(extra or {}),
         },
     }
-    atomic_write_text(store.root / "decisions.jsonl", "".join(dumps(r) + "\n" for r in rows))
+    atomic_write_text(out / "decisions.jsonl", "".join(dumps(r) + "\n" for r in rows))
     if hasattr(suite.module, "write_official"):
-        suite.module.write_official(store.root, rows)
-    atomic_write_json(store.root / "summary.json", summary)
-    log.info("summary written to %s (%d images, %d failed)", store.root / "summary.json", len(rows), len(failed))
+        suite.module.write_official(out, rows)
+    atomic_write_json(out / "summary.json", summary)
+    log.info("summary written to %s (%d images, %d failed)", out / "summary.json", len(rows), len(failed))
     return summary
 
 
@@ -465,8 +484,12 @@ class RecordedGenerator(Generator):
 def score_run(run_dir: Path, scorer_options: dict[str, dict[str, Any]] | None = None,
               scorer_workers: dict[str, str] | None = None, data_dir: Path | None = None,
               fallback_data: dict[str, Path] | None = None, allow_missing: bool = False,
-              device: str = "auto", dtype: str = "auto") -> dict[str, Any]:
-    """Score (or finish scoring) the images of an existing run directory with its own config."""
+              device: str = "auto", dtype: str = "auto", fresh: bool = False) -> dict[str, Any]:
+    """Score (or finish scoring) the images of an existing run directory with its own config.
+
+    Every prompt the run generated or tried to generate is in the denominator: one whose
+    generation failed is a counted failure, never left out.
+    """
     saved = RunStore(run_dir).config()
     cfg = RunConfig(suite=saved["suite"], model=saved["model"], run_dir=Path(run_dir), seed=saved["seed"],
                     options=saved["options"], scorer_options=scorer_options or {}, scorer_workers=scorer_workers or {},
@@ -474,52 +497,72 @@ def score_run(run_dir: Path, scorer_options: dict[str, dict[str, Any]] | None = 
                     fallback_data=fallback_data or {k: Path(v) for k, v in saved.get("fallback_data", {}).items()},
                     allow_missing=allow_missing, device=device, dtype=dtype)
     r = Run(cfg)
-    r._generator = RecordedGenerator(saved["identity"]["generator"], saved["identity"].get("batch_size"))
-    generated = {row["prompt_id"] for row in r.store.manifest() if "error" not in row}
-    r.items = [it for it in r.items if it.prompt_id in generated]
-    r.score()
-    extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
-             "generator": r.generator.describe(), "seed": cfg.seed}
-    return finalize(cfg.run_dir, r.suite, r.items, r.options, extra)
+    with RunLock(cfg.run_dir, r.dist.rank):
+        clean_orphan_temps(cfg.run_dir)
+        if fresh and (r.store.root / "records").exists():
+            shutil.rmtree(r.store.root / "records")
+        r._generator = RecordedGenerator(saved["identity"]["generator"], saved["identity"].get("batch_size"))
+        n_suite = len(r.suite.load_items(r.resolver, r.options))
+        tried = {row["prompt_id"] for row in r.store.manifest()}
+        r.items = [it for it in r.items if it.prompt_id in tried]
+        r.score()
+        extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
+                 "generator": r.generator.describe(), "seed": cfg.seed}
+        return finalize(cfg.run_dir, r.suite, r.items, r.options, extra, n_suite_prompts=n_suite)
 
 
 def run(cfg: RunConfig, generate: bool = True, score: bool = True) -> dict[str, Any] | None:
     dist = distributed.dist_info()
     distributed.init(dist)
     try:
-        r = Run(cfg, dist)
-        r.claim()
-        if generate:
-            r.generate()
-        distributed.barrier(dist)
-        if r._generator is not None:
-            r._generator.close()
-        if score:
-            r.score()
-        distributed.barrier(dist)
-        if dist.is_main and score:
-            extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
-                     "generator": r.generator.describe(), "seed": cfg.seed}
-            return finalize(cfg.run_dir, r.suite, r.items, r.options, extra)
-        return None
+        r = Run(cfg, dist)  # validates every option before the directory is touched
+        with RunLock(cfg.run_dir, dist.rank):
+            if dist.is_main:
+                clean_orphan_temps(cfg.run_dir)
+            r.claim()
+            if generate:
+                r.generate()
+            distributed.barrier(dist)
+            if r._generator is not None:
+                r._generator.close()
+            if score:
+                r.score()
+            distributed.barrier(dist)
+            if dist.is_main and score:
+                extra = {"data": r.suite.data_provenance(r.resolver, r.options), "fallbacks_used": r.fallbacks_used,
+                         "generator": r.generator.describe(), "seed": cfg.seed}
+                n_suite = len(r.suite.load_items(r.resolver, r.options))
+                return finalize(cfg.run_dir, r.suite, r.items, r.options, extra, n_suite_prompts=n_suite)
+            return None
     finally:
         distributed.finish(dist)
 
 
 def rescore(run_dir: Path, data_dir: Path | None = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Recompute decisions and summary from stored records; loads no model."""
+    """Recompute decisions and summary from stored records; loads no model.
+
+    With rule options other than the run's own, the result is a named variant written to
+    ``<run>/variants/<name>/`` (its own summary, decisions and options); the run's summary, which
+    config.json describes, is left as it is.
+    """
     store = RunStore(run_dir)
     cfg = store.config()
     suite = load_suite(cfg["suite"])
     opts = copy.deepcopy(cfg["options"])
     opts.update(suite.resolve_options({**opts, **(options or {})}))
     resolver = DataResolver(data_dir or (Path(cfg["data_dir"]) if cfg.get("data_dir") else None))
-    items = suite.load_items(resolver, opts)
-    manifest_ids = {row["prompt_id"] for row in store.manifest()}
-    items = [it for it in items if it.prompt_id in manifest_ids]
-    if not items:
-        raise ConfigError(f"{run_dir}: no generated images are listed in the manifest; nothing to rescore")
-    old = read_json(store.root / "summary.json") if (store.root / "summary.json").exists() else {}
-    extra = {k: v for k, v in old.get("provenance", {}).items() if k in ("data", "generator", "seed", "fallbacks_used")}
-    extra["rescored"] = True
-    return finalize(run_dir, suite, items, opts, extra)
+    with RunLock(store.root, 0):
+        all_items = suite.load_items(resolver, opts)
+        manifest_ids = {row["prompt_id"] for row in store.manifest()}
+        items = [it for it in all_items if it.prompt_id in manifest_ids]
+        if not items:
+            raise ConfigError(f"{run_dir}: no generated images are listed in the manifest; nothing to rescore")
+        old = read_json(store.root / "summary.json") if (store.root / "summary.json").exists() else {}
+        extra = {k: v for k, v in old.get("provenance", {}).items() if k in ("data", "generator", "seed", "fallbacks_used")}
+        extra["rescored"] = True
+        out = variant_dir(store.root, cfg["options"], opts)
+        if out is not None:
+            extra["variant"] = {"name": out.name, "of": str(store.root), "changed": {
+                k: {"run": cfg["options"].get(k), "variant": v} for k, v in opts.items() if cfg["options"].get(k) != v}}
+            log.info("options differ from the run's: writing the variant %s (the run's own summary is unchanged)", out)
+        return finalize(run_dir, suite, items, opts, extra, n_suite_prompts=len(all_items), out_dir=out)

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..io import atomic_write_text, read_json
+from ..run_checks import partial_label
+from .cells import csv_cell, md_cell
 from ..suites.spec import Suite
 from .references import REFERENCES, reference_table
 
@@ -26,8 +29,18 @@ class Table:
 def load_summary(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "summary.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no summary; run `t2ir1-eval score {run_dir}` (or rescore) first")
-    return read_json(path)
+        raise ConfigError(f"{run_dir}: expected a run folder holding summary.json, found none. Finish the run with "
+                          f"`t2ir1-eval score {run_dir}` (or `rescore`), or name another folder.")
+    try:
+        summary = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: expected a JSON summary written by t2ir1-eval, could not read it ({exc}). "
+                          f"Rebuild it with `t2ir1-eval rescore {run_dir}`.") from exc
+    missing = [k for k in ("suite", "scores", "n_images", "provenance") if not isinstance(summary, dict) or k not in summary]
+    if missing:
+        raise ConfigError(f"{path}: expected a t2ir1-eval summary with keys suite, scores, n_images, provenance; "
+                          f"found {type(summary).__name__} lacking {missing}. Rebuild it with `t2ir1-eval rescore {run_dir}`.")
+    return summary
 
 
 def run_provenance(summary: dict[str, Any]) -> str:
@@ -77,6 +90,7 @@ def build_table(suite: Suite, summaries: list[dict[str, Any]], references: bool 
             label += f" [{metric}]"
         if not s.get("comparable", True):
             label += " (smoke run: not comparable)"
+        label += partial_label(s)  # a --limit/--category run never sits unmarked beside published rows
         values = {c: s["scores"].get(c) for c in table.columns}
         table.rows.append({"model": label, "kind": "ours", "values": values, "metric": metric or "",
                            "failed": s.get("n_failed", 0), "images": s.get("n_images", 0), "provenance": run_provenance(s)})
@@ -109,7 +123,7 @@ def _fmt(x: Any, scale: str = "0-1") -> str:
 
 def to_markdown(table: Table, scale: str = "0-1") -> str:
     head = ["Model", *table.columns, "Source / provenance"]
-    lines = [f"### {table.title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"### {md_cell(table.title)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table.rows:
         cells = []
         for c in table.columns:
@@ -119,7 +133,7 @@ def to_markdown(table: Table, scale: str = "0-1") -> str:
                 cell += f" ({d:+.2f})" if scale == "0-100" else f" ({d:+.4f})"
             cells.append(cell)
         name = r["model"] + (f" ({r['failed']} failed)" if r.get("failed") else "")
-        lines.append("| " + " | ".join([name, *cells, r["provenance"].replace("|", "/")]) + " |")
+        lines.append("| " + " | ".join([md_cell(name), *cells, md_cell(r["provenance"])]) + " |")
     if table.baseline:
         lines += ["", f"Deltas in parentheses are against {table.baseline!r}."]
     lines += [f"- {n}" for n in table.notes]
@@ -134,7 +148,8 @@ def to_csv(table: Table) -> str:
     for r in table.rows:
         vals = ["" if r["values"].get(c) is None or _nan(r["values"].get(c)) else r["values"][c] for c in table.columns]
         deltas = ["" if (r.get("delta") or {}).get(c) is None else r["delta"][c] for c in table.columns] if table.baseline else []
-        w.writerow([r["model"], r["kind"], *vals, *deltas, r.get("failed", ""), r.get("metric", ""), r["provenance"]])
+        w.writerow([csv_cell(c) for c in (r["model"], r["kind"], *vals, *deltas, r.get("failed", ""), r.get("metric", ""),
+                                          r["provenance"])])
     return buf.getvalue()
 
 
@@ -147,7 +162,7 @@ def write_table(table: Table, out_dir: Path, stem: str, scale: str = "0-1") -> t
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], columns: list[str]) -> str:
-    lines = [f"| category | {a['model']} (A) | {b['model']} (B) | B - A |", "|---|---|---|---|"]
+    lines = [f"| category | {md_cell(a['model'])} (A) | {md_cell(b['model'])} (B) | B - A |", "|---|---|---|---|"]
     for c in columns:
         va, vb = a["scores"].get(c), b["scores"].get(c)
         d = _sub(vb, va)

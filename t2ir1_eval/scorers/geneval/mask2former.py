@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import BackendUnavailable, ConfigError
-from ...io import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +240,9 @@ def load_detector(model_id: str | None, device: str | torch.device = "cpu", dtyp
         elif path.is_file():
             from .convert_mmdet import CONVERTER_VERSION, convert_state_dict, load_mmdet_state_dict
 
-            sha = sha256_file(path)
+            from ...checkpoints import verify_pinned
+
+            sha = verify_pinned(path)  # before anything else reads it, the converted cache included
             # keyed by the source file and the converter's version, so a fixed mapping never reads a stale copy
             cached = (Path(cache_dir) / "geneval" / f"converted-{sha[:16]}-v{CONVERTER_VERSION}") if cache_dir else None
             if cached is not None and (cached / "config.json").is_file():
