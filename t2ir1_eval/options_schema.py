@@ -208,7 +208,8 @@ def spec_from_annotation(name: str, annotation: Any, default: Any) -> OptSpec:
     extra = dict(RANGES.get(name, DEFAULT_RANGE if kind in ("int", "float") else {}))
     if kind in ("int", "float"):
         extra = {"min": DEFAULT_RANGE["min"], "max": DEFAULT_RANGE["max"], **extra}
-    choices = extra.pop("choices", None)
+    choices = extra.pop("choices", None) if kind == "str" else None  # e.g. Janus' cache knob vs the judge's bool
+    extra.pop("choices", None)
     return OptSpec(kind, extra.get("min"), extra.get("max"), tuple(choices) if choices else None, nullable)
 
 

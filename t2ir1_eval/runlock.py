@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "rank": self.rank,
                                  "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                 "command": " ".join(sys.argv)[:300]}).encode())
+                                 "command": redact_text(" ".join(sys.argv))[:300]}).encode())
         self._fd = fd
         return self
 
