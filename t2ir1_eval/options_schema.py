@@ -43,6 +43,8 @@ class OptSpec:
             raise ConfigError(f"option type: expected one of {TYPES}, found {self.type!r}")
 
     def describe(self) -> str:
+        if self.type == "bool":
+            return "true or false"
         if self.choices is not None:
             return "one of " + "|".join(map(str, self.choices))
         if self.type in ("int", "float") and (self.min is not None or self.max is not None):
