@@ -73,3 +73,29 @@ def safe_torch_load(path: Path) -> Any:
             f"{path}: refused to load: it cannot be read as plain tensors (torch.load weights_only=True: "
             f"{str(exc).splitlines()[0][:300]}). It may hold pickled code, which is never run. Use the published "
             f"checkpoint, or a safetensors copy (`t2ir1-eval convert geneval-mask2former SRC DST`).") from exc
+
+
+def refuse_unsafe_pickle(path: Path) -> None:
+    """For checkpoints another library loads (detectron2's UniDet): refuse one that holds code.
+
+    The pickle's globals are listed without running it (``get_unsafe_globals_in_checkpoint``);
+    anything beyond tensors and the numpy allow-list is refused. Older torch or a legacy
+    (non-zip) file: a full ``weights_only=True`` read decides instead.
+    """
+    import torch
+
+    path = Path(path)
+    verify_pinned(path)
+    scan = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
+    try:
+        names = scan(path) if scan is not None else None
+    except Exception:  # noqa: BLE001 - not a zip checkpoint: fall back to a weights-only read
+        names = None
+    if names is None:
+        safe_torch_load(path)
+        return
+    allowed = {f"{g.__module__}.{g.__qualname__}" for g in _numpy_safe_globals()}
+    bad = sorted(n for n in names if n not in allowed)
+    if bad:
+        raise CheckpointRefused(f"{path}: refused to load: the checkpoint pickles {bad[:5]}, which would run code when "
+                                f"read. Expected tensors only; use the published weights.")

@@ -480,3 +480,19 @@ def test_worker_returning_non_dict_outputs_is_refused_before_storing(tmp_path):
         worker.close()
     with pytest.raises(ScorerOutputError, match=r"returned str 'yes' for .*a\.png|returned str 'yes'"):
         check_scorer_outputs("pixel-standin", samples, raws)
+
+
+def test_checkpoint_for_another_library_is_scanned_without_running_it(tmp_path):
+    """UniDet's weights go to detectron2's loader: their pickle is listed first, never run."""
+    import torch
+
+    from t2ir1_eval.checkpoints import CheckpointRefused, refuse_unsafe_pickle
+
+    marker = tmp_path / "PWNED"
+    bad, good = tmp_path / "unidet_bad.pth", tmp_path / "unidet_good.pth"
+    torch.save({"model": {"w": _Payload(marker)}}, bad)
+    torch.save({"model": {"w": torch.zeros(2)}, "__author__": "x"}, good)
+    with pytest.raises(CheckpointRefused, match="unidet_bad.pth.*would run code"):
+        refuse_unsafe_pickle(bad)
+    refuse_unsafe_pickle(good)
+    assert not marker.exists()
