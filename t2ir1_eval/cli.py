@@ -70,8 +70,11 @@ def _errors(fn: Callable) -> Callable:
 
 
 def _exit_if_all_failed(summary: dict[str, Any]) -> None:
-    """A run in which no image could be scored is not a result: say so and exit 1."""
-    if summary["n_images"] and summary["n_failed"] >= summary["n_images"]:
+    """A run in which no image got a scorer output is not a result: say so and exit 1.
+
+    (An unparseable judge reply is an output the protocol scores 0; an error is no output at all.)
+    """
+    if summary["n_images"] and summary.get("n_errors", 0) >= summary["n_images"]:
         click.echo(f"error: every one of the {summary['n_images']} images failed to score, so the table above holds "
                    f"no measurement. The errors are in {summary['run_dir']}/decisions.jsonl; fix their cause and run "
                    f"the same command again (failed images are retried).", err=True)

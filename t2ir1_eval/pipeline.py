@@ -404,13 +404,15 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
     out = Path(out_dir) if out_dir is not None else store.root
     cfg = store.config()
     records = store.records()
-    rows, missing = [], []
+    rows, missing, errors = [], [], []
     for it in items:
         for f in range(suite.files_per_prompt):
             rec = records.get((it.prompt_id, f))
             raw = rec["raw"] if rec else {"error": "not scored"}
             if rec is None:
                 missing.append(f"{it.prompt_id}#{f}")
+            if "error" in raw:  # no scorer output at all (transport, auth, missing image), not a judged 0
+                errors.append(f"{it.prompt_id}#{f}")
             decision = suite.decide(it, raw, options)
             rows.append({"prompt_id": it.prompt_id, "category": it.category, "file_index": f,
                          "file": suite.relpath(it, f), "decision": decision, "metadata": it.metadata})
@@ -439,6 +441,7 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "n_failed": len(failed),
         "failed": failed,
         "not_scored": missing,
+        "n_errors": len(errors),
         "comparable": comparable,
         "partial": partial_info(items, n_suite_prompts),
         "metric": metric_labels[0] if len(metric_labels) == 1 else metric_labels or None,
