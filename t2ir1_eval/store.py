@@ -8,6 +8,8 @@
     <run>/decisions.jsonl             per-image decisions (pure function of records; rebuilt by rescore)
     <run>/summary.json                aggregate table row + provenance + failures
     <run>/tables/                     leaderboards written by `report`
+    <run>/variants/<options>/         `rescore --option` with other rule options: own summary, decisions, tables
+    <run>/.lock/rank-NNNNN            flock of the process working here (pid, host, command; see runlock.py)
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ import json
 import os
 import pickle
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
