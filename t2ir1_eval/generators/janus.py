@@ -18,7 +18,9 @@ import torch
 from PIL import Image
 
 from ..errors import ConfigError
+from ..registry import TINY_MODELS
 from ..types import GenRequest, GenResult
+from ..models.janus_layout import set_image_generation_config  # noqa: F401  (re-exported)
 from .base import Generator
 from .janus_recipes import BOI_TOKEN, COT_PLACEHOLDER, JanusRecipe, get_recipe
 
@@ -51,20 +53,6 @@ def to_uint8_images(pixels: torch.Tensor) -> list[Image.Image]:
     arr = pixels.detach().float().cpu().numpy()
     arr = np.clip((arr + 1) / 2 * 255, 0, 255).astype(np.uint8)
     return [Image.fromarray(a, mode="RGB") for a in arr]
-
-
-def set_image_generation_config(model: Any, tokenizer: Any) -> None:
-    """Generation config as the official converter writes it, so transformers' own
-    ``generate(generation_mode="image")`` works on our copies too (5.x forgets
-    ``generation_kwargs`` on reload unless ``_from_model_config`` is False)."""
-    gc = model.generation_config
-    gc._from_model_config = False
-    gc.temperature = 1.0
-    gc.guidance_scale = 5
-    gc.pad_token_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
-    gc.bos_token_id = tokenizer.bos_token_id
-    gc.eos_token_id = tokenizer.eos_token_id
-    gc.generation_kwargs = {"boi_token_id": tokenizer.convert_tokens_to_ids(BOI_TOKEN)}
 
 
 class JanusGenerator(Generator):
@@ -121,8 +109,7 @@ class JanusGenerator(Generator):
 
     @staticmethod
     def _tiny_image_size() -> tuple[int, int]:
-        from ..tiny.janus import TINY_SIZES
-
+        TINY_SIZES = TINY_MODELS.load("janus-sizes")
         side = (TINY_SIZES["vision_image_size"] // TINY_SIZES["vision_patch_size"]) * 2 ** (len(TINY_SIZES["vq_channel_multiplier"]) - 1)
         return (side, side)
 
@@ -136,9 +123,7 @@ class JanusGenerator(Generator):
             return
         t0 = time.time()
         if self.model_id == "tiny":
-            from ..tiny.janus import build_tiny_janus
-
-            model, tokenizer = build_tiny_janus(seed=self.tiny_seed)
+            model, tokenizer = TINY_MODELS.load("janus")(seed=self.tiny_seed)
             self.checkpoint_format = "tiny"
         else:
             model, tokenizer, self.checkpoint_format = self._load_checkpoint()

@@ -151,7 +151,7 @@ def save_tiny_original(folder: str, seed: int = 0, weights: str = "safetensors")
     import json
     from pathlib import Path
 
-    from ..generators.janus_convert import to_original_layout
+    from ..models.janus_layout import to_original_layout
 
     model, tokenizer = build_tiny_janus(seed=seed)
     out = Path(folder)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ...context import ScorerContext
 from ...errors import BackendUnavailable
+from ...registry import TINY_MODELS
 from ...types import Sample
 from ..base import Scorer
 from . import nlp
@@ -81,10 +82,8 @@ class BlipVqaScorer(Scorer):
         import torch
 
         if self.model_id == "tiny":
-            from ...tiny.blip import tiny_blip_vqa
-
             # patch 16 on a 32-px table: 480 px means a 2x2 -> 30x30 interpolation, like 384 -> 480
-            model, processor = tiny_blip_vqa(image_size=32, patch_size=16, seed=self.seed)
+            model, processor = TINY_MODELS.load("blip-vqa")(image_size=32, patch_size=16, seed=self.seed)
             tokenizer = processor.tokenizer
         else:
             from transformers import AutoTokenizer, BlipForQuestionAnswering
