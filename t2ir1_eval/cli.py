@@ -473,6 +473,9 @@ CONVERTERS = {
               "DeepSeek-format Janus/T2I-R1 checkpoint -> transformers Janus format"),
     "geneval-mask2former": ("t2ir1_eval.scorers.geneval.convert_mmdet", "convert_checkpoint",
                             "GenEval's mmdet Mask2Former Swin-S checkpoint -> transformers Mask2Former"),
+    "blip-vqa": ("t2ir1_eval.scorers.compbench.blip_convert", "convert_checkpoint",
+                 "Salesforce's original BLIP VQA .pth (T2I-CompBench, 480 px) -> transformers BLIP "
+                 "(options: tokenizer, med_config, vit_heads)"),
 }
 
 
@@ -480,13 +483,25 @@ CONVERTERS = {
 @click.argument("kind", type=click.Choice(sorted(CONVERTERS)))
 @click.argument("src")
 @click.argument("dst", type=click.Path(path_type=Path))
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="converter option, e.g. -o vit_heads=12 for blip-vqa (repeatable)")
 @_errors
-def convert_cmd(kind: str, src: str, dst: Path) -> None:
+def convert_cmd(kind: str, src: str, dst: Path, options: tuple[str, ...]) -> None:
     """Write a transformers-format copy of a checkpoint (src: local path or hub id)."""
     import importlib
+    import inspect
 
     module, fn, _ = CONVERTERS[kind]
-    getattr(importlib.import_module(module), fn)(src, dst)
+    func = getattr(importlib.import_module(module), fn)
+    kwargs: dict[str, str] = {}
+    # options are strings from the command line: offer only the converter's plain-valued keywords
+    accepted = [n for n, p in list(inspect.signature(func).parameters.items())[2:] if "Callable" not in str(p.annotation)]
+    for opt in options:
+        key, sep, value = opt.partition("=")
+        if not sep or key not in accepted:
+            raise click.UsageError(f"convert {kind}: option {opt!r} is not KEY=VALUE with KEY one of {accepted}")
+        kwargs[key] = value
+    func(src, dst, **kwargs)
     click.echo(f"wrote {dst}")
 
 

@@ -119,6 +119,44 @@ def _shape(shapes: dict[str, tuple[int, ...]], key: str, source: str) -> tuple[i
     return shapes[key]
 
 
+#: keys of DeepSeek's ``vision_config.params``: CLIPVisionTower's own, plus the SigLIP_MODEL_CONFIG
+#: fields (siglip_vit.py) an unlisted tower must spell out
+_TOWER_PARAMS = {"model_name", "image_size", "select_feature", "select_layer", "select_layers", "ckpt_path",
+                 "pixel_mean", "pixel_std"}
+_SIGLIP_FIELDS = {"width", "layers", "heads", "patch_size", "mlp_ratio", "global_pool", "use_checkpoint"}
+
+
+def _siglip_heads(vparams: dict[str, Any], width: int, layers: int, patch: int, mlp_ratio: float,
+                  source: str) -> int:
+    """The SigLIP head count: a preset's for a known tower name, else DeepSeek's ``heads`` key.
+
+    Shapes cannot show the head count, so a guess would load silently wrong attention; any
+    size the params state must also agree with the tensors.
+    """
+    unknown = sorted(set(vparams) - _TOWER_PARAMS - _SIGLIP_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{source}: vision_config.params has keys DeepSeek's SigLIP tower does not read: {unknown}; expected "
+            f"only {sorted(_TOWER_PARAMS | _SIGLIP_FIELDS)} (e.g. 'heads', not 'num_heads'). Rename or remove them."
+        )
+    stated = {"width": width, "layers": layers, "patch_size": patch, "mlp_ratio": mlp_ratio}
+    for key, found in stated.items():
+        if key in vparams and float(vparams[key]) != float(found):
+            raise ConfigError(f"{source}: vision_config.params.{key} is {vparams[key]}, but the checkpoint's "
+                              f"tensors show {found}; fix the config or the checkpoint")
+    preset = SIGLIP_PRESETS.get(str(vparams.get("model_name")))
+    heads = vparams.get("heads", preset["heads"] if preset else None)
+    if heads is None:
+        raise ConfigError(
+            f"{source}: vision tower {vparams.get('model_name')!r} is not one of {sorted(SIGLIP_PRESETS)} and "
+            f"vision_config.params has no 'heads': the head count cannot be read from the tensors. Add "
+            f"\"heads\": N (with width/layers/patch_size/mlp_ratio as in DeepSeek's SigLIP_MODEL_CONFIG)."
+        )
+    if int(heads) <= 0 or width % int(heads):
+        raise ConfigError(f"{source}: vision_config.params.heads = {heads} does not divide the width {width}")
+    return int(heads)
+
+
 def janus_config_from_original(
     config: dict[str, Any], shapes: dict[str, tuple[int, ...]], tokenizer: Any, source: str = "config.json"
 ) -> Any:
@@ -162,8 +200,8 @@ def janus_config_from_original(
             f"{source}: vision image_size {image_size} / patch {patch} gives {(image_size // patch) ** 2} "
             f"positions, but pos_embed has {n_pos}"
         )
-    preset = SIGLIP_PRESETS.get(str(vparams.get("model_name")), {})
-    heads = int(vparams.get("num_heads", preset.get("heads", max(1, width // 64))))
+    heads = _siglip_heads(vparams, width=width, layers=_count(vt + "blocks.", keys), patch=patch,
+                          mlp_ratio=_shape(shapes, vt + "blocks.0.mlp.fc1.weight", source)[0] / width, source=source)
     aligner = dict(config.get("aligner_config", {}).get("params", {}))
     mlp = _shape(shapes, vt + "blocks.0.mlp.fc1.weight", source)[0]
     vision = JanusVisionConfig(
