@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from functools import wraps
 from pathlib import Path
@@ -13,6 +14,7 @@ import click
 
 from . import __version__
 from .errors import ConfigError, T2IR1EvalError
+from .redact import install_log_redaction, redact_text
 
 log = logging.getLogger("t2ir1_eval")
 DEFAULT_RUNS = Path("results/runs")
@@ -44,6 +46,12 @@ def _scorer_pairs(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
+class _UsageOrConfigError(click.ClickException):
+    """Exit 2: bad input or configuration (1 is kept for a failed check, so CI can tell them apart)."""
+
+    exit_code = 2
+
+
 def _include(paths: tuple[Path, ...]) -> None:
     from .suites.spec import add_include_path
 
@@ -63,12 +71,33 @@ def _errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except T2IR1EvalError as exc:
-            err = click.ClickException(str(exc))
-            if isinstance(exc, ConfigError):
-                err.exit_code = 2  # a usage/config error, not a failed check
-            raise err from exc
+            # every error of ours is bad input or configuration (exit 2); a failed check exits 1 itself
+            raise _UsageOrConfigError(redact_text(str(exc))) from exc
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted. Everything finished so far is on disk: run the same command again to resume "
+                       "where it stopped.", err=True)
+            sys.exit(130)
 
     return wrapper
+
+
+def _report_all_failed(summary: dict[str, Any]) -> bool:
+    """True (after saying so) for a run in which no image got a scorer output: that is not a result.
+
+    (An unparseable judge reply is an output the protocol scores 0; an error is no output at all.)
+    """
+    if summary["n_images"] and summary.get("n_errors", 0) >= summary["n_images"]:
+        click.echo(f"error: every one of the {summary['n_images']} images failed to score, so the table above holds "
+                   f"no measurement. The errors are in {summary['run_dir']}/decisions.jsonl; fix their cause and run "
+                   f"the same command again (failed images are retried).", err=True)
+        return True
+    return False
+
+
+def _exit_if_all_failed(summary: dict[str, Any]) -> None:
+    """Exit 1 when no image of the run got a scorer output."""
+    if _report_all_failed(summary):
+        sys.exit(1)
 
 
 @click.group()
@@ -80,6 +109,7 @@ def main(verbose: int) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     for noisy in ("httpx", "urllib3", "transformers", "filelock", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_log_redaction()  # no log line may carry a key or a token inside a URL
 
 
 # ----------------------------------------------------------------------------- ls
@@ -229,6 +259,7 @@ def run_cmd(**kw: Any) -> None:
     """Generate, score and tabulate one or more suites (resumes a killed run)."""
     from .pipeline import run
 
+    all_failed = False
     for cfg in _configs(kw):
         if kw["dry_run"]:
             _dry_run(cfg)
@@ -236,6 +267,9 @@ def run_cmd(**kw: Any) -> None:
         summary = run(cfg)
         if summary is not None:
             _print_run_table(summary)
+            all_failed |= _report_all_failed(summary)  # the other suites still run
+    if all_failed:
+        sys.exit(1)
 
 
 @main.command("generate")
@@ -268,19 +302,16 @@ def generate_cmd(**kw: Any) -> None:
 @_errors
 def score_cmd(run_dir: Path, **kw: Any) -> None:
     """Score the images of an existing run directory."""
-    import shutil
-
     _include(kw.pop("include_path"))
     from .pipeline import score_run
 
-    if kw["fresh"] and (run_dir / "records").exists():
-        shutil.rmtree(run_dir / "records")
     summary = score_run(
         run_dir, scorer_options=_scorer_pairs(kw["scorer_option"]) | ({"*": {"model_id": "tiny"}} if kw["tiny_scorers"] else {}),
         scorer_workers={k: str(v) for k, v in _pairs(kw["scorer_worker"], "--scorer-worker").items()},
         data_dir=kw["data_dir"], fallback_data={k: Path(str(v)) for k, v in _pairs(kw["fallback_data"], "--fallback-data").items()},
-        allow_missing=kw["allow_missing"], device=kw["device"], dtype=kw["dtype"])
+        allow_missing=kw["allow_missing"], device=kw["device"], dtype=kw["dtype"], fresh=kw["fresh"])
     _print_run_table(summary)
+    _exit_if_all_failed(summary)
 
 
 @main.command("rescore")
@@ -293,9 +324,18 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
 def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...], include_path: tuple[Path, ...]) -> None:
     """Recompute decisions and summary from stored raw outputs, loading no model."""
     from .pipeline import rescore
+    from .report.tables import build_table, write_table
+    from .suites.spec import load_suite
 
     _include(include_path)
-    _print_run_table(rescore(run_dir, data_dir, _pairs(options, "--option")))
+    summary = rescore(run_dir, data_dir, _pairs(options, "--option"))
+    _print_run_table(summary)
+    if summary["provenance"].get("variant"):
+        suite = load_suite(summary["suite"])
+        out = Path(summary["run_dir"])
+        write_table(build_table(suite, [summary], references=False), out / "tables", suite.name, suite.scale)
+        click.echo(f"options differ from the run's: variant written to {out} (summary.json, decisions.jsonl, tables/); "
+                   f"{run_dir}/summary.json is unchanged")
 
 
 def _print_run_table(summary: dict[str, Any]) -> None:
@@ -310,6 +350,20 @@ def _print_run_table(summary: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- report / compare / check
+def _leaderboards_with_runs(out: Path, name: str) -> list[Path]:
+    """The leaderboard files of suite ``name`` under ``out`` that may hold runs (not known to be published-only)."""
+    files = [out / f"{name}.{ext}" for ext in ("md", "csv", "json", "parquet") if (out / f"{name}.{ext}").is_file()]
+    if not files:
+        return []
+    try:  # the JSON rendering says what kind each row is
+        rows = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))["rows"]
+        if all(r.get("kind") == "published" for r in rows):
+            return []
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # unknown content: assume it holds runs
+    return files
+
+
 @main.command("report")
 @click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS, show_default=True,
@@ -330,6 +384,13 @@ def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str 
     _include(include_path)
     dirs = list(runs) or find_runs(runs_dir)
     if not dirs:
+        # reference-only tables must never replace leaderboards that hold runs
+        kept = [str(p) for name in suite_paths() for p in _leaderboards_with_runs(Path(out), name)]
+        if kept:
+            click.echo(f"error: no run with a summary.json under {runs_dir}, and {out} holds leaderboards with runs "
+                       f"({', '.join(kept[:3])}) that published-only tables would replace. {out} was left as it is. "
+                       f"Give run folders as arguments, or --runs-dir DIR.", err=True)
+            sys.exit(2)
         click.echo(f"warning: no runs (summary.json) under {runs_dir}; the tables below hold published numbers only. "
                    f"Pass run directories, or --runs-dir DIR", err=True)
     summaries = [load_summary(d) for d in dirs]
@@ -381,7 +442,7 @@ def compare_cmd(run_a: Path, run_b: Path, html: bool, out: Path) -> None:
 
     a, b = load_summary(run_a), load_summary(run_b)
     if a["suite"] != b["suite"]:
-        raise click.ClickException(f"cannot compare a {a['suite']} run with a {b['suite']} run")
+        raise ConfigError(f"cannot compare a {a['suite']} run ({run_a}) with a {b['suite']} run ({run_b})")
     if a["provenance"].get("options") != b["provenance"].get("options"):
         click.echo(f"warning: protocol options differ: {a['provenance'].get('options')} vs {b['provenance'].get('options')}", err=True)
     click.echo(compare(a, b, load_suite(a["suite"]).table_columns))
@@ -394,7 +455,8 @@ def compare_cmd(run_a: Path, run_b: Path, html: bool, out: Path) -> None:
 @main.command("check")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline JSON (results/baselines/...).")
-@click.option("--tolerance", type=float, default=0.0, show_default=True, help="Allowed fall per category.")
+@click.option("--tolerance", type=float, default=0.0, show_default=True,
+              help="Allowed fall per category (a finite number >= 0). Exit 0 pass, 1 regression, 2 usage/config error.")
 @click.option("--write-baseline", type=click.Path(path_type=Path), help="Write this run's scores as a baseline and exit.")
 @click.option("--two-sided", is_flag=True, help="Also fail when a category rose by more than the tolerance.")
 @_errors
@@ -410,6 +472,8 @@ def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_base
         return
     if not baseline:
         raise click.UsageError("give --baseline FILE (or --write-baseline FILE)")
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ConfigError(f"--tolerance: expected a finite number >= 0, found {tolerance} (nan would pass any drop)")
     fallen = check(summary, load_baseline(baseline), tolerance, two_sided)
     if fallen:
         click.echo(f"REGRESSION in {summary['suite']} ({run_dir}) against {baseline}:", err=True)

@@ -26,6 +26,9 @@ def check_image(path: Path, expected_size: tuple[int, int] | None = None, fix: s
         with Image.open(path) as im:
             im.load()
             size = im.size
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"image {path} refused: {exc} Expected an image of at most {Image.MAX_IMAGE_PIXELS} pixels; "
+                         f"this one could exhaust memory (a decompression bomb?). Replace that file.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"corrupt image {path}: expected a readable PNG, found {type(exc).__name__}: {exc}. "
                          f"{fix}") from exc

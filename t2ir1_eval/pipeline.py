@@ -8,13 +8,14 @@ handle on one run (its plan, its store, its generator) with the stages as method
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 from typing import Any
 
 from . import distributed
 from .errors import ConfigError
 from .generators.base import Generator
-from .scorers import SCORERS
+from .run_checks import variant_name
 from .scorers.base import Scorer
 from .stages import generate as gen_stage
 from .stages import score as score_stage
@@ -25,6 +26,8 @@ from .store import RunStore
 from .suites.data import DataResolver
 from .suites.spec import load_suite
 from .types import PromptItem
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Run", "RunConfig", "RecordedGenerator", "chunk_by_category", "finalize", "rescore", "run", "score_run"]
 
@@ -108,72 +111,88 @@ class Run:
 
     # ------------------------------------------------------------------------ finalise
     def finalize(self) -> dict[str, Any]:
-        return finalize(self.cfg.run_dir, self.suite, self.items, self.options, self.plan.extra_provenance(self.generator))
+        return finalize(self.cfg.run_dir, self.suite, self.items, self.options, self.plan.extra_provenance(self.generator),
+                        n_suite_prompts=self.plan.n_suite_prompts)
 
 
 # ---------------------------------------------------------------------------- commands
 def score_run(run_dir: Path, scorer_options: dict[str, dict[str, Any]] | None = None,
               scorer_workers: dict[str, str] | None = None, data_dir: Path | None = None,
               fallback_data: dict[str, Path] | None = None, allow_missing: bool = False,
-              device: str = "auto", dtype: str = "auto") -> dict[str, Any]:
-    """Score (or finish scoring) the images of an existing run directory with its own config."""
+              device: str = "auto", dtype: str = "auto", fresh: bool = False) -> dict[str, Any]:
+    """Score (or finish scoring) the images of an existing run directory with its own config.
+
+    Every prompt the run generated or tried to generate is in the denominator: one whose
+    generation failed is a counted failure, never left out. ``fresh`` discards the stored records first.
+    """
     saved = RunStore(run_dir).config()
     cfg = RunConfig(suite=saved["suite"], model=saved["model"], run_dir=Path(run_dir), seed=saved["seed"],
                     options=saved["options"], scorer_options=scorer_options or {}, scorer_workers=scorer_workers or {},
                     data_dir=data_dir or (Path(saved["data_dir"]) if saved.get("data_dir") else None),
                     fallback_data=fallback_data or {k: Path(v) for k, v in saved.get("fallback_data", {}).items()},
                     allow_missing=allow_missing, device=device, dtype=dtype)
-    r = Run(cfg)
-    r._generator = RecordedGenerator(saved["identity"]["generator"], saved["identity"].get("batch_size"))
-    generated = {row["prompt_id"] for row in r.store.manifest() if "error" not in row}
-    r.items = [it for it in r.items if it.prompt_id in generated]
-    r.score()
-    return r.finalize()
-
-
-def check_scorer_names(scorer_options: dict[str, dict[str, Any]]) -> None:
-    """A mistyped --scorer-option scorer name fails now, not after hours of generation."""
-    for name in scorer_options:
-        if name != "*":
-            SCORERS.target(name)  # raises ConfigError with a did-you-mean
+    r = Run(cfg)  # validates every option before the directory is touched
+    with r.store.lock():
+        r.store.clean_orphan_temps()
+        if fresh:
+            r.store.discard_records()
+        r._generator = RecordedGenerator(saved["identity"]["generator"], saved["identity"].get("batch_size"))
+        tried = {row["prompt_id"] for row in r.store.manifest()}
+        r.items = [it for it in r.items if it.prompt_id in tried]
+        r.score()
+        return r.finalize()
 
 
 def run(cfg: RunConfig, generate: bool = True, score: bool = True) -> dict[str, Any] | None:
     dist = distributed.dist_info()
     distributed.init(dist)
     try:
-        r = Run(cfg, dist)
-        check_scorer_names(cfg.scorer_options)  # before any model loads or image is made
-        r.claim()
-        if generate:
-            r.generate()
-        distributed.barrier(dist)
-        if r._generator is not None:
-            r._generator.close()
-        if score:
-            r.score()
-        distributed.barrier(dist)
-        if dist.is_main and score:
-            return r.finalize()
-        return None
+        r = Run(cfg, dist)  # validates every option (typed, ranged, known) before the directory is touched
+        with r.store.lock():
+            if dist.is_main:
+                r.store.clean_orphan_temps()
+            r.claim()
+            if generate:
+                r.generate()
+            distributed.barrier(dist)
+            if r._generator is not None:
+                r._generator.close()
+            if score:
+                r.score()
+            distributed.barrier(dist)
+            if dist.is_main and score:
+                return r.finalize()
+            return None
     finally:
         distributed.finish(dist)
 
 
 def rescore(run_dir: Path, data_dir: Path | None = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Recompute decisions and summary from stored records; loads no model."""
+    """Recompute decisions and summary from stored records; loads no model.
+
+    With rule options other than the run's own, the result is a named variant written to
+    ``<run>/variants/<name>/`` (its own summary, decisions and options); the run's summary, which
+    config.json describes, is left as it is.
+    """
     store = RunStore(run_dir)
     cfg = store.config()
     suite = load_suite(cfg["suite"])
     opts = copy.deepcopy(cfg["options"])
     opts.update(suite.resolve_options({**opts, **(options or {})}))
     resolver = DataResolver(data_dir or (Path(cfg["data_dir"]) if cfg.get("data_dir") else None))
-    items = suite.load_items(resolver, opts)
-    manifest_ids = {row["prompt_id"] for row in store.manifest()}
-    items = [it for it in items if it.prompt_id in manifest_ids]
-    if not items:
-        raise ConfigError(f"{run_dir}: no generated images are listed in the manifest; nothing to rescore")
-    old = store.summary()
-    extra = {k: v for k, v in old.get("provenance", {}).items() if k in ("data", "generator", "seed", "fallbacks_used")}
-    extra["rescored"] = True
-    return finalize(run_dir, suite, items, opts, extra)
+    with store.lock():
+        all_items = suite.load_items(resolver, opts)
+        manifest_ids = {row["prompt_id"] for row in store.manifest()}
+        items = [it for it in all_items if it.prompt_id in manifest_ids]
+        if not items:
+            raise ConfigError(f"{run_dir}: no generated images are listed in the manifest; nothing to rescore")
+        old = store.summary()
+        extra = {k: v for k, v in old.get("provenance", {}).items() if k in ("data", "generator", "seed", "fallbacks_used")}
+        extra["rescored"] = True
+        name = variant_name(cfg["options"], opts)
+        out = store.variant(name) if name else None
+        if out is not None:
+            extra["variant"] = {"name": name, "of": str(store.root), "changed": {
+                k: {"run": cfg["options"].get(k), "variant": v} for k, v in opts.items() if cfg["options"].get(k) != v}}
+            log.info("options differ from the run's: writing the variant %s (the run's own summary is unchanged)", out.root)
+        return finalize(run_dir, suite, items, opts, extra, n_suite_prompts=len(all_items), out=out)

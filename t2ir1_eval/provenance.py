@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .redact import redact_text
 
 LIBRARIES = ["torch", "transformers", "tokenizers", "accelerate", "diffusers", "numpy", "pillow", "scipy",
              "spacy", "openai", "mmdet", "mmcv", "safetensors"]
@@ -61,6 +62,6 @@ def environment() -> dict[str, Any]:
         "git_commit": git_commit(),
         "libraries": library_versions(),
         "device": device_info(),
-        "argv": sys.argv,
+        "argv": [redact_text(a) for a in sys.argv],  # a token in base_url must not land on disk
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -8,6 +8,8 @@
     <run>/decisions.jsonl             per-image decisions (pure function of records; rebuilt by rescore)
     <run>/summary.json                aggregate table row + provenance + failures
     <run>/tables/                     leaderboards written by `report`
+    <run>/variants/<options>/         `rescore --option` with other rule options: own summary, decisions, tables
+    <run>/.lock/rank-NNNNN            flock of the process working here (pid, host, command; see runlock.py)
 
 Every stage writes the run directory through this class (the suite's own official files
 included: ``write_extras`` / ``write_official`` hand the suite module its folder), so what a
@@ -25,6 +27,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError, ImageError
 from .io import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_text, dumps, read_json, read_jsonl
+from .runlock import RunLock, clean_orphan_temps
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,16 @@ class RunStore:
         self.root = Path(root)
         self.rank = rank
         self.images = self.root / "images"
+
+    # ------------------------------------------------------------------ one process at a time
+    def lock(self) -> RunLock:
+        """This rank's exclusive lock on the directory (``with store.lock(): ...``); a second process
+        working here is refused, naming the holder."""
+        return RunLock(self.root, self.rank)
+
+    def clean_orphan_temps(self) -> int:
+        """Remove temporary files of writes a kill interrupted (older than this process)."""
+        return clean_orphan_temps(self.root)
 
     # ------------------------------------------------------------------ config
     @property
@@ -126,6 +139,11 @@ class RunStore:
                 out[(row["prompt_id"], int(row["file_index"]))] = row
         return out
 
+    def discard_records(self) -> None:
+        """``score --fresh``: forget every stored scorer output (images and manifest stay)."""
+        if (self.root / "records").exists():
+            shutil.rmtree(self.root / "records")
+
     def scorer_meta_path(self, scorer: str) -> Path:
         return self.root / "records" / scorer / "scorer.json"
 
@@ -166,6 +184,11 @@ class RunStore:
 
     def summary(self) -> dict[str, Any]:
         return read_json(self.summary_path) if self.summary_path.exists() else {}
+
+    def variant(self, name: str) -> "RunStore":
+        """Where a rescore with other rule options writes its decisions, official files and summary
+        (``<run>/variants/<name>/``); the run's own summary stays as config.json describes it."""
+        return RunStore(self.root / "variants" / name, rank=self.rank)
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> str:

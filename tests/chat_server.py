@@ -10,6 +10,11 @@ string found in the request's user text (e.g. a WISE prompt), consumed in order:
     {"malformed": "<html>oops"}          200 with a body that is not JSON
     {"body": {...}}                      200 with this JSON (e.g. no "choices")
     {"reply": "text", "finish_reason": "length", "model": "served-name"}
+    {"status": 401, "echo_auth": True}   an error whose body echoes the request's Authorization header
+                                         (a careless server: the key must still never be stored)
+
+``default_fault`` (switch it with ``set_default_fault``) applies to every request no plan
+matches: a judge that is down (``{"status": 500}``) and later recovers (``None``).
 
 Used by tests/test_wise_*.py and tests/perf/bench_wise_judge.py; also runnable by hand:
 ``python tests/chat_server.py --port 8000 --latency 2`` then point ``base_url`` at it.
@@ -46,6 +51,7 @@ class ChatServer:
         self.reply = reply
         self.model = model
         self.plans = {k: list(v) for k, v in (plans or {}).items()}
+        self.default_fault: dict[str, Any] = {}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -78,6 +84,10 @@ class ChatServer:
         with self._lock:
             return sum(1 for r in self.requests if marker is None or marker in r["user_text"])
 
+    def set_default_fault(self, fault: dict[str, Any] | None) -> None:
+        with self._lock:
+            self.default_fault = dict(fault or {})
+
     def add_plan(self, marker: str, faults: list[dict[str, Any]]) -> None:
         with self._lock:
             self.plans[marker] = list(faults)
@@ -88,7 +98,7 @@ class ChatServer:
             for marker, faults in self.plans.items():
                 if marker in user_text and faults:
                     return faults.pop(0)
-        return {}
+            return dict(self.default_fault)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -132,10 +142,14 @@ class ChatServer:
 
             def _answer(self, body: dict[str, Any], user_text: str) -> None:
                 fault = server._next_fault(user_text)
+                auth = self.headers.get("Authorization", "")
                 time.sleep(server.latency + float(fault.get("delay", 0.0)))
                 if "status" in fault:
                     headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
-                    err = {"error": {"message": f"injected {fault['status']}", "type": "injected", "code": fault["status"]}}
+                    message = f"injected {fault['status']}"
+                    if fault.get("echo_auth"):
+                        message += f": incorrect API key provided: {auth}"
+                    err = {"error": {"message": message, "type": "injected", "code": fault["status"]}}
                     self._send(int(fault["status"]), json.dumps(err).encode(), headers)
                     return
                 if "malformed" in fault:

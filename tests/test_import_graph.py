@@ -19,9 +19,9 @@ PACKAGE = "t2ir1_eval"
 #: lowest first; a module may import its own layer or a lower one, never a higher one
 LAYERS: list[tuple[str, list[str]]] = [
     ("ground", ["t2ir1_eval", "errors", "types", "io", "seeding", "context", "registry", "images", "distributed",
-                "provenance", "progress"]),
+                "provenance", "progress", "redact", "runlock", "checkpoints", "run_checks"]),
     ("domain", ["rules", "models", "store", "tiny"]),
-    ("components", ["suites", "generators", "scorers"]),
+    ("components", ["options_schema", "suites", "generators", "scorers"]),
     ("stages", ["stages"]),
     ("orchestration", ["pipeline", "report"]),
     ("entry", ["cli"]),

@@ -82,6 +82,14 @@ def test_generate_then_score_then_rescore(data_dir, tmp_path, monkeypatch):
     again = json.loads((run_dir / "summary.json").read_text())
     assert again["scores"] == first["scores"] and again["provenance"]["rescored"] is True
     # a rule option changes the summary from the stored records alone (the judge server is gone)
+    # ... written as a named variant beside the run; the run's own summary (which config.json describes) stays
     r = CliRunner().invoke(main, ["rescore", str(run_dir), "--option", "failure_policy=skip"])
     assert r.exit_code == 0, r.output
-    assert json.loads((run_dir / "summary.json").read_text())["provenance"]["options"]["failure_policy"] == "skip"
+    variant = run_dir / "variants" / "failure_policy=skip"
+    assert json.loads((variant / "summary.json").read_text())["provenance"]["options"]["failure_policy"] == "skip"
+    assert (variant / "tables" / "wise.md").is_file() and (variant / "decisions.jsonl").is_file()
+    assert json.loads((run_dir / "summary.json").read_text()) == again
+    r = CliRunner().invoke(main, ["check", str(run_dir), "--baseline", str(tmp_path / "b.json"), "--write-baseline",
+                                  str(tmp_path / "b.json")])
+    assert r.exit_code == 0, r.output
+    assert CliRunner().invoke(main, ["check", str(run_dir), "--baseline", str(tmp_path / "b.json")]).exit_code == 0

@@ -78,7 +78,8 @@ def test_geneval_folder_for_another_prompt_is_refused(tmp_path, data_dir):
         for k in range(4):
             _png(folder / "samples" / f"{k}.png", k)
     r = _generate(["--bench", "geneval", "--limit", "1"], data_dir, tmp_path / "run")
-    assert r.exit_code == 1 and "holds prompt 'a photo of a unicorn'" in r.output and "Traceback" not in r.output
+    # bad input exits 2 (usage/config; 1 is a failed check or nothing measured)
+    assert r.exit_code == 2 and "holds prompt 'a photo of a unicorn'" in r.output and "Traceback" not in r.output
 
 
 def test_compbench_files_in_numeric_index_order_any_padding(tmp_path, data_dir, caplog):
@@ -105,7 +106,8 @@ def test_compbench_file_out_of_place_is_refused(tmp_path, data_dir):
         for k in range(10):
             _png(samples / f"{it.prompt}_{n * 10 + k:06d}.png", k)
     r = _generate(["--bench", "t2i-compbench", "--category", "color", "--limit", "2"], data_dir, tmp_path / "run")
-    assert r.exit_code == 1 and "names prompt" in r.output and "number them row*10+k" in r.output
+    # bad input exits 2 (usage/config; 1 is a failed check or nothing measured)
+    assert r.exit_code == 2 and "names prompt" in r.output and "number them row*10+k" in r.output
 
 
 def test_dpg_accepts_any_image_extension(tmp_path, data_dir, caplog):
@@ -159,5 +161,6 @@ def test_corrupt_outside_image_is_not_called_regenerable(tmp_path, data_dir):
         _png(tmp_path / "imgs" / f"{i}.png", int(i))
     (tmp_path / "imgs" / "401.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     r = _generate(["--bench", "wise", "--limit", "1"], data_dir, tmp_path / "run")
-    assert r.exit_code == 1 and "401.png" in r.output
+    # bad input exits 2 (usage/config; 1 is a failed check or nothing measured)
+    assert r.exit_code == 2 and "401.png" in r.output
     assert "Replace it in the --images folder" in r.output and "regenerate it" not in r.output.replace("cannot regenerate it", "")

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..io import atomic_write_bytes, atomic_write_text, read_json
 from ..rules.official_math import left_mean as mean
+from .cells import csv_cell, md_cell
 from ..suites.spec import Suite
 from .references import REFERENCES, reference_table
 
@@ -75,8 +76,18 @@ class Table:
 def load_summary(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "summary.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no summary; run `t2ir1-eval score {run_dir}` (or rescore) first")
-    return read_json(path)
+        raise ConfigError(f"{run_dir}: expected a run folder holding summary.json, found none. Finish the run with "
+                          f"`t2ir1-eval score {run_dir}` (or `rescore`), or name another folder.")
+    try:
+        summary = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: expected a JSON summary written by t2ir1-eval, could not read it ({exc}). "
+                          f"Rebuild it with `t2ir1-eval rescore {run_dir}`.") from exc
+    missing = [k for k in ("suite", "scores", "n_images", "provenance") if not isinstance(summary, dict) or k not in summary]
+    if missing:
+        raise ConfigError(f"{path}: expected a t2ir1-eval summary with keys suite, scores, n_images, provenance; "
+                          f"found {type(summary).__name__} lacking {missing}. Rebuild it with `t2ir1-eval rescore {run_dir}`.")
+    return summary
 
 
 def find_runs(runs_dir: Path) -> list[Path]:
@@ -120,9 +131,10 @@ def run_badges(suite: Suite, summary: dict[str, Any]) -> list[str]:
     badges = []
     if not summary.get("comparable", True):
         badges.append("smoke")
-    n, expected = summary.get("n_prompts"), suite.expected_prompts
-    if n is not None and expected and n < expected:
-        badges.append(f"partial {n}/{expected}")
+    partial = partial_of(suite, summary)
+    if partial:
+        # a --limit/--category run never sits unmarked beside published rows
+        badges.append(f"partial {partial[0]}/{partial[1]}")
     metric = summary.get("metric")
     if isinstance(metric, str) and "judge=" in metric:
         # A judge other than the protocol's pinned one is a different metric: say so on the row.
@@ -134,6 +146,21 @@ def run_badges(suite: Suite, summary: dict[str, Any]) -> list[str]:
     if summary.get("n_failed"):
         badges.append(f"failed {summary['n_failed']}/{summary.get('n_images', '?')}")
     return badges
+
+
+def partial_of(suite: Suite, summary: dict[str, Any]) -> tuple[int, int] | None:
+    """(prompts the run covers, prompts of the whole suite) for a partial run, else None.
+
+    summary.json's ``partial`` (written by finalise against the suite's prompts as loaded) is the
+    record; a summary written before that field existed is compared with the suite's size.
+    """
+    if "partial" in summary:
+        p = summary["partial"]
+        return (int(p["n_prompts"]), int(p["of_prompts"])) if p else None
+    n, expected = summary.get("n_prompts"), suite.expected_prompts
+    if n is not None and expected and n < expected:
+        return int(n), int(expected)
+    return None
 
 
 def _label(summary: dict[str, Any]) -> str:
@@ -262,7 +289,8 @@ def to_markdown(table: Table, scale: str | None = None) -> str:
 
     df = table.frame()
     digits = table.precision
-    view = {"Model": df["model"], "Badges": df["badges"]}
+    # names and badges can come from a judge server, a folder or a prompt: escaped so they cannot break a row
+    view = {"Model": [md_cell(v) for v in df["model"]], "Badges": [md_cell(v) for v in df["badges"]]}
     for c in table.columns:
         cells = []
         for v, d, label in zip(df[c], df[f"delta_{c}"] if table.baseline else [None] * len(df), df["model"]):
@@ -273,18 +301,21 @@ def to_markdown(table: Table, scale: str | None = None) -> str:
         view[f"{c} (derived)" if c in table.derived else c] = cells
     view["Ref"] = [f"[{k}]" for k in df["note"]]
     body = pd.DataFrame(view).to_markdown(index=False, disable_numparse=True)
-    lines = [f"### {table.title}", "", body, ""]
+    lines = [f"### {md_cell(table.title)}", "", body, ""]
     if table.baseline:
-        lines.append(f"Deltas in parentheses are against the row {table.baseline!r}.")
-    lines += [f"- {n}" for n in table.notes]
-    lines += [f"[{k}] {text}" for k, text in table.footnotes().items()]
+        lines.append(f"Deltas in parentheses are against the row {md_cell(repr(table.baseline))}.")
+    lines += [f"- {md_cell(n)}" for n in table.notes]
+    lines += [f"[{k}] {md_cell(text)}" for k, text in table.footnotes().items()]
     return "\n".join(lines) + "\n"
 
 
 def to_csv(table: Table) -> str:
     df = table.frame()
     scores = [c for c in df.columns if c in table.columns or c.startswith("delta_")]
-    return df[["model", "kind", *scores, "failed", "metric", "badges", "provenance"]].to_csv(index=False, lineterminator="\n")
+    out = df[["model", "kind", *scores, "failed", "metric", "badges", "provenance"]].copy()
+    for c in ("model", "kind", "metric", "badges", "provenance"):  # a text cell never runs as a spreadsheet formula
+        out[c] = out[c].map(csv_cell)
+    return out.to_csv(index=False, lineterminator="\n")
 
 
 def to_json(table: Table) -> str:
@@ -315,7 +346,7 @@ def write_table(table: Table, out_dir: Path, stem: str, scale: str | None = None
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], columns: list[str]) -> str:
-    lines = [f"| category | {a['model']} (A) | {b['model']} (B) | B - A |", "|---|---|---|---|"]
+    lines = [f"| category | {md_cell(a['model'])} (A) | {md_cell(b['model'])} (B) | B - A |", "|---|---|---|---|"]
     for c in columns:
         va, vb = a["scores"].get(c), b["scores"].get(c)
         lines.append(f"| {c} | {_fmt(va)} | {_fmt(vb)} | {fmt_delta(_sub(vb, va))} |")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..rules.bootstrap import bootstrap_summary
+from ..run_checks import partial_info
 from ..store import RunStore
 from ..suites.spec import Suite
 from ..types import PromptItem
@@ -19,27 +20,36 @@ log = logging.getLogger(__name__)
 
 
 def decide_all(suite: Suite, items: list[PromptItem], records: dict[tuple[str, int], dict[str, Any]],
-               options: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """(one decision row per image file, the files with no record)."""
-    rows, missing = [], []
+               options: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """(one decision row per image file, the files with no record, the files with no scorer output)."""
+    rows, missing, errors = [], [], []
     for it in items:
         for f in range(suite.files_per_prompt):
             rec = records.get((it.prompt_id, f))
             raw = rec["raw"] if rec else {"error": "not scored"}
             if rec is None:
                 missing.append(f"{it.prompt_id}#{f}")
+            if "error" in raw:  # no scorer output at all (transport, auth, missing image), not a judged 0
+                errors.append(f"{it.prompt_id}#{f}")
             decision = suite.decide(it, raw, options)
             rows.append({"prompt_id": it.prompt_id, "category": it.category, "file_index": f,
                          "file": suite.relpath(it, f), "decision": decision, "metadata": it.metadata})
-    return rows, missing
+    return rows, missing, errors
 
 
 def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict[str, Any],
-             extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Decisions and summary from stored raw outputs only: no model is loaded (also `rescore`)."""
+             extra: dict[str, Any] | None = None, n_suite_prompts: int | None = None,
+             out: RunStore | None = None) -> dict[str, Any]:
+    """Decisions and summary from stored raw outputs only: no model is loaded (also `rescore`).
+
+    ``n_suite_prompts``: prompts in the whole suite, so a --limit/--category run is marked partial.
+    ``out``: where decisions, official files and summary go (a rescore variant, ``store.variant``);
+    the run directory by default.
+    """
     store = RunStore(run_dir)
+    out = out or store
     cfg = store.config()
-    rows, missing = decide_all(suite, items, store.records(), options)
+    rows, missing, errors = decide_all(suite, items, store.records(), options)
     scores, aggregate_extra = suite.aggregate(rows, options)
     failed = [f"{r['prompt_id']}#{r['file_index']}" for r in rows if r["decision"].get("failed")]
     scorer_info = store.scorer_descriptions()
@@ -55,7 +65,7 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "scale": suite.scale,
         "model": cfg.get("model_display", cfg["model"]),
         "model_preset": cfg["model"],
-        "run_dir": str(store.root),
+        "run_dir": str(out.root),
         "scores": scores,
         "aggregate": aggregate_extra,
         "n_images": len(rows),
@@ -63,7 +73,9 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
         "n_failed": len(failed),
         "failed": failed,
         "not_scored": missing,
+        "n_errors": len(errors),
         "comparable": comparable,
+        "partial": partial_info(items, n_suite_prompts),
         "metric": metric_labels[0] if len(metric_labels) == 1 else metric_labels or None,
         # 95% intervals over prompts for every score (seed, resamples and method recorded inside)
         "uncertainty": bootstrap_summary(suite, rows, options, scores),
@@ -76,9 +88,9 @@ def finalize(run_dir: Path, suite: Suite, items: list[PromptItem], options: dict
             **(extra or {}),
         },
     }
-    store.write_decisions(rows)
+    out.write_decisions(rows)
     if hasattr(suite.module, "write_official"):
-        store.write_official(suite.module.write_official, rows)
-    store.write_summary(summary)
-    log.info("summary written to %s (%d images, %d failed)", store.summary_path, len(rows), len(failed))
+        out.write_official(suite.module.write_official, rows)
+    out.write_summary(summary)
+    log.info("summary written to %s (%d images, %d failed)", out.summary_path, len(rows), len(failed))
     return summary

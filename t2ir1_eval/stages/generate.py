@@ -15,8 +15,9 @@ from typing import Any
 from ..errors import ConfigError, ImageError
 from ..generators import GENERATORS
 from ..generators.base import Generator
-from ..images import REPLACE, check_image, make_grid
+from ..images import REPLACE, make_grid
 from ..progress import progress
+from ..run_checks import check_image_sizes
 from ..seeding import derive_seed
 from ..store import RunStore
 from ..suites.spec import Suite
@@ -158,7 +159,6 @@ def generate(plan: Plan, store: RunStore, gen: Generator) -> dict[str, int]:
 
 def import_folder(plan: Plan, store: RunStore, gen: Any, jobs: list, pending: list) -> dict[str, int]:
     """Copy (or adopt in place) the pending files from the folder generator's directory, checked."""
-    expected = gen.image_size
     rows = []
     for warning in gen.bind(plan.suite, plan.items):
         log.warning("%s", warning)
@@ -169,12 +169,12 @@ def import_folder(plan: Plan, store: RunStore, gen: Any, jobs: list, pending: li
                          f"evaluator accepts is found too). Add them, or pass --allow-missing to score them as failures")
     if absent:
         log.warning("%d image(s) not found under %s (scored as failures): %s", len(absent), gen.root, ", ".join(absent[:5]))
-    for it, f, rel in progress([j for j in pending if j[2] not in absent], desc=f"import {plan.suite.name}", unit="file",
-                               disable=None):
-        src = gen.source_file(rel)
-        size = check_image(src, expected, fix=REPLACE)
-        expected = expected or size
+    present = [j for j in pending if j[2] not in absent]
+    # all checked before any is copied; without a declared size the odd one out is blamed, not its neighbour
+    for src, size in check_image_sizes([gen.source_file(rel) for _, _, rel in present], gen.image_size, fix=REPLACE):
         check_grid(plan.suite, src, size)
+    for it, f, rel in progress(present, desc=f"import {plan.suite.name}", unit="file", disable=None):
+        src = gen.source_file(rel)
         store.import_image(rel, src)
         rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
                      "file_index": f, "rank": plan.dist.rank, **gen.file_info(rel)})

@@ -15,7 +15,9 @@ from .. import distributed
 from ..errors import ConfigError, DataError
 from ..generators import ModelPreset, resolve_model
 from ..generators.base import Generator
+from ..options_schema import validate_run_config
 from ..provenance import environment
+from ..run_checks import data_identity
 from ..store import RunStore
 from ..suites.data import DataResolver
 from ..suites.spec import Suite, load_suite
@@ -88,14 +90,18 @@ class Plan:
     model preset; and how the work is cut for this rank."""
 
     def __init__(self, cfg: RunConfig, dist: distributed.DistInfo | None = None) -> None:
-        self.cfg = cfg
         self.dist = dist or distributed.dist_info()
         self.suite: Suite = load_suite(cfg.suite)
         self.options = self.suite.resolve_options(cfg.options)
+        self.preset: ModelPreset = resolve_model(cfg.model)
+        # every generator and scorer option typed and known before anything is claimed or loaded
+        self.cfg = cfg = validate_run_config(cfg, self.suite, self.preset.generator)
         self.resolver = DataResolver(cfg.data_dir)
         self.fallbacks_used: dict[str, str] = {}
-        self.items = select_items(self.suite, self.suite.load_items(self.resolver, self.options), cfg.categories, cfg.limit)
-        self.preset: ModelPreset = resolve_model(cfg.model)
+        every = self.suite.load_items(self.resolver, self.options)
+        #: prompts of the whole suite, so a --limit/--category run is marked partial
+        self.n_suite_prompts = len(every)
+        self.items = select_items(self.suite, every, cfg.categories, cfg.limit)
 
     # ------------------------------------------------------------------------ data
     def data_file(self, key: str) -> Path:
@@ -148,8 +154,9 @@ class Plan:
             "suite": self.suite.name,
             "protocol_version": self.suite.protocol_version,
             "data_version": self.suite.data_version,
-            "data_files": {k: self.suite.files[k].checksum() for k in self.suite.module.data_keys(self.suite, self.options)
-                           if k in self.suite.files},
+            # the file actually used: a fallback is named by its own sha256, so another one cannot be mixed in
+            "data_files": data_identity(self.suite, self.resolver, self.suite.module.data_keys(self.suite, self.options),
+                                        self.cfg.fallback_data),
             "options": self.options,
             "model": self.cfg.model,
             "generator": generator.identity(),

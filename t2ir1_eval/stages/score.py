@@ -15,8 +15,10 @@ from .. import distributed
 from ..context import ScorerContext
 from ..errors import ImageError
 from ..generators.base import Generator
-from ..images import REGENERATE, REPLACE, check_image
+from ..images import REGENERATE, REPLACE
 from ..progress import progress
+from ..redact import redact_obj
+from ..run_checks import check_image_sizes, check_scorer_outputs, generation_failures
 from ..scorers import SCORERS
 from ..scorers.base import Scorer
 from ..store import RunStore
@@ -65,7 +67,9 @@ def scorer_batch_size(plan: Plan, name: str) -> int:
 def score(plan: Plan, store: RunStore, generator: Generator) -> dict[str, int]:
     """Raw outputs for every image of this rank's shard; finished records are never redone.
     ``generator`` only tells the expected image size."""
-    done = set(store.records())
+    # a record that holds an error is asked again on every rerun (each time within the scorer's retry policy)
+    done = {k for k, rec in store.records().items() if "error" not in rec.get("raw", {})}
+    gen_failed = generation_failures(store.manifest())
     by_scorer: dict[str, list[Sample]] = {}
     for it, f, rel in plan.file_jobs():
         by_scorer.setdefault(scorer_for(plan, it.category), []).append(Sample(it, f, store.image_path(rel)))
@@ -78,17 +82,15 @@ def score(plan: Plan, store: RunStore, generator: Generator) -> dict[str, int]:
     pending = [s for chunks in work.values() for c in chunks for s in c if key(s) not in done]
     total = sum(len(v) for v in by_scorer.values())
     log.info("%s: %d image files, %d to score on this rank", plan.suite.name, total, len(pending))
-    missing = [s for s in pending if not s.path.is_file()]
+    missing = [s for s in pending if not s.path.is_file() and plan.suite.relpath(s.item, s.file_index) not in gen_failed]
     if missing and not plan.cfg.allow_missing:
         names = ", ".join(str(s.path) for s in missing[:5])
         raise ImageError(f"{len(missing)} image(s) missing, e.g. {names}. Generate them first (t2ir1-eval generate), "
                          f"or pass --allow-missing to score them as failures")
-    expected = expected_file_size(plan, generator)
-    for s in pending:
-        if s.path.is_file():
-            size = check_image(s.path, expected, fix=REPLACE if plan.cfg.model == "folder" else REGENERATE)
-            expected = expected or size
-            check_grid(plan.suite, s.path, size)
+    fix = REPLACE if plan.cfg.model == "folder" else REGENERATE
+    for path, size in check_image_sizes([s.path for s in pending if s.path.is_file()], expected_file_size(plan, generator),
+                                        fix=fix):
+        check_grid(plan.suite, path, size)
     counts = {"scored": 0, "errors": 0}
     rank = plan.dist.rank
     for name, chunks in work.items():
@@ -96,20 +98,29 @@ def score(plan: Plan, store: RunStore, generator: Generator) -> dict[str, int]:
             continue
         scorer = build_scorer(plan, store, name)
         try:
-            store.claim_scorer(name, {"name": name, "version": scorer.version, "options": scorer_options(plan, name),
-                                      "batch_size": scorer_batch_size(plan, name)})
+            # redacted: a token inside base_url must not be stored (the check compares redacted forms)
+            store.claim_scorer(name, redact_obj({"name": name, "version": scorer.version,
+                                                 "options": scorer_options(plan, name),
+                                                 "batch_size": scorer_batch_size(plan, name)}))
             store.write_scorer_description(name, scorer.describe())
             todo = sum(1 for c in chunks for s in c if key(s) not in done)
             bar = progress(total=todo, desc=f"score {name} [rank {rank}]", unit="img", position=rank, disable=None)
             for batch in chunks:
-                present = [s for s in batch if s.path.is_file()]
+                # batch-dependent scorers see the whole fixed batch; others (a judge) only what is pending
+                independent = getattr(scorer, "batch_independent", False)
+                present = [s for s in batch if s.path.is_file() and not (independent and key(s) in done)]
                 raws = scorer.score(present) if present else []
+                check_scorer_outputs(name, present, raws)  # refuse malformed outputs before storing any
                 by_key = {key(s): r for s, r in zip(present, raws)}
                 rows = []
                 for s in batch:
                     if key(s) in done:
                         continue
-                    raw = by_key.get(key(s), {"error": f"missing image {s.path}"})
+                    rel = plan.suite.relpath(s.item, s.file_index)
+                    raw = by_key.get(key(s)) or {"error": f"generation failed: {gen_failed[rel]}" if rel in gen_failed
+                                                 else f"missing image {s.path}"}
+                    if "error" in raw or "attempts" in raw:
+                        raw = redact_obj(raw)
                     counts["errors"] += "error" in raw
                     rows.append({"prompt_id": s.item.prompt_id, "file_index": s.file_index, "category": s.item.category,
                                  "scorer": name, "raw": raw})

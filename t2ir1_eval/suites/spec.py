@@ -14,6 +14,7 @@ import yaml
 
 from ..errors import ConfigError, DataError
 from ..io import sha256_file
+from ..options_schema import OptSpec, spec_from_yaml
 from ..registry import did_you_mean
 from ..types import PromptItem
 from .data import DataResolver, FileSpec
@@ -53,27 +54,13 @@ class OptionSpec:
     default: Any
     choices: list[Any] | None = None
     help: str = ""
+    #: type and range (``type``, ``min``/``max`` or ``choices`` in the YAML), checked at parse time
+    spec: OptSpec | None = None
 
     def coerce(self, raw: Any) -> Any:
-        value = raw
-        if isinstance(raw, str) and isinstance(self.default, bool):
-            low = raw.strip().lower()
-            if low not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ConfigError(f"option {self.name}: expected true or false, found {raw!r}")
-            value = low in {"true", "1", "yes"}
-        elif isinstance(raw, str) and isinstance(self.default, float):
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigError(f"option {self.name}: expected a number, found {raw!r}") from None
-        elif isinstance(raw, str) and isinstance(self.default, int) and not isinstance(self.default, bool):
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ConfigError(f"option {self.name}: expected an integer, found {raw!r}") from None
-        if self.choices is not None and value not in self.choices:
-            raise ConfigError(f"option {self.name}: expected one of {self.choices}, found {raw!r}")
-        return value
+        if self.spec is None:
+            raise ConfigError(f"option {self.name}: declared without a type")
+        return self.spec.coerce(f"option {self.name}", raw)
 
 
 @dataclass
@@ -121,7 +108,8 @@ class Suite:
             images_per_prompt=int(d["images_per_prompt"]),
             layout=d["layout"],
             categories=d["categories"],
-            options_spec={k: OptionSpec(k, v.get("default"), v.get("choices"), v.get("help", ""))
+            options_spec={k: OptionSpec(k, v.get("default"), v.get("choices"), v.get("help", ""),
+                                        spec_from_yaml(f"{path}", k, v))
                           for k, v in (d.get("options") or {}).items()},
             reference_benchmark=d.get("reference_benchmark", d["title"]),
             scale=d.get("scale", "0-1"),
@@ -154,7 +142,8 @@ class Suite:
         unknown = sorted(set(given) - set(self.options_spec))
         if unknown:
             known = ", ".join(f"{k} (default {v.default!r})" for k, v in self.options_spec.items()) or "none"
-            raise ConfigError(f"suite {self.name} has no option {unknown}; its options: {known}")
+            hint = did_you_mean(unknown[0], self.options_spec)
+            raise ConfigError(f"suite {self.name} has no option {unknown}.{hint} Its options: {known}")
         return {k: spec.coerce(given[k]) if k in given else spec.default for k, spec in self.options_spec.items()}
 
     # ----------------------------------------------------------------- data

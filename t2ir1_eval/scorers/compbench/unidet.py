@@ -144,6 +144,9 @@ class UniDetScorer(Scorer):
             if not p.exists():
                 raise BackendUnavailable(f"UniDet {self.checkpoint}: expected the {what} at {p}, found nothing.\n{SETUP_RECIPE}")
         self.weights_path = weights
+        from ...checkpoints import refuse_unsafe_pickle
+
+        refuse_unsafe_pickle(weights)  # detectron2 unpickles it next: nothing but tensors may be in it
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         from detectron2.config import get_cfg

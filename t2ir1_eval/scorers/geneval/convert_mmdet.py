@@ -131,14 +131,9 @@ _OUT_NORM = re.compile(r"^backbone\.norm(\d+)\.(weight|bias)$")
 def load_mmdet_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The ``state_dict`` of an mmdet checkpoint file (2.x or 3.x), on CPU."""
     path = Path(path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickled numpy / mmcv objects in "meta" need the full unpickler
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception:
-            raise ConfigError(f"{path}: expected an mmdet checkpoint (a torch.save file with 'state_dict'), "
-                              f"could not read it: {exc}") from exc
+    from ...checkpoints import safe_torch_load
+
+    ckpt = safe_torch_load(path)  # weights only, pinned names hash-checked: a checkpoint never runs code
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not any(k.startswith("panoptic_head.") for k in state):
         raise ConfigError(f"{path}: expected an mmdet Mask2Former checkpoint (keys 'backbone.*', 'panoptic_head.*'), "

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...checkpoints import verify_pinned
 from ...errors import BackendUnavailable, ConfigError
-from ...io import sha256_file
 from ...registry import TINY_MODELS
 # the checkpoint conversion (keys + config) sits below the detector; geneval_config is re-exported
 from .convert_mmdet import CONVERTER_VERSION, check_against, convert_state_dict, geneval_config, load_mmdet_state_dict
@@ -224,7 +224,7 @@ def load_detector(model_id: str | None, device: str | torch.device = "cpu", dtyp
             model = Mask2FormerForUniversalSegmentation.from_pretrained(path)
             info.update(weights=str(path), format="transformers")
         elif path.is_file():
-            sha = sha256_file(path)
+            sha = verify_pinned(path)  # before anything else reads it, the converted cache included
             # keyed by the source file and the converter's version, so a fixed mapping never reads a stale copy
             cached = (Path(cache_dir) / "geneval" / f"converted-{sha[:16]}-v{CONVERTER_VERSION}") if cache_dir else None
             if cached is not None and (cached / "config.json").is_file():

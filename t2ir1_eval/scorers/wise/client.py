@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from ...errors import ConfigError
+from ...redact import redact_text
 
 #: attempt outcomes (the scorer retries every one but "ok")
 OK, RATE_LIMITED, SERVER_ERROR, HTTP_ERROR, TIMEOUT, CONNECTION, MALFORMED = (
@@ -124,10 +125,10 @@ class OpenAIChatJudge:
             attempt["status"] = http.status_code
             body = http.content
         except openai.APITimeoutError as exc:
-            attempt.update(outcome=TIMEOUT, detail=f"no reply within {self.timeout:g} s ({exc})")
+            attempt.update(outcome=TIMEOUT, detail=redact_text(f"no reply within {self.timeout:g} s ({exc})"))
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc
-            attempt.update(outcome=CONNECTION, detail=f"{type(cause).__name__}: {cause}")
+            attempt.update(outcome=CONNECTION, detail=redact_text(f"{type(cause).__name__}: {cause}"))
         except openai.APIStatusError as exc:
             status = exc.status_code
             outcome = RATE_LIMITED if status == 429 else SERVER_ERROR if status >= 500 else HTTP_ERROR
@@ -147,7 +148,7 @@ class OpenAIChatJudge:
 
 
 def _short(text: str) -> str:
-    text = text.strip()
+    text = redact_text(text.strip())  # a server may echo the key (or a URL holding a token) back
     return text if len(text) <= _DETAIL_CHARS else text[:_DETAIL_CHARS] + "..."
 
 

@@ -40,9 +40,15 @@ log = logging.getLogger(__name__)
 _ATTEMPT_TEXT_CHARS = 500
 
 
+class JudgeAuthError(ConfigError):
+    """The judge refused our credentials: every further call would be refused too."""
+
+
 class WiseJudgeScorer(Scorer):
     name = "wise-judge"
     version = "1"
+    #: a reply does not depend on which other images share the batch: a rerun sends only the pending ones
+    batch_independent = True
 
     def __init__(
         self,
@@ -105,6 +111,8 @@ class WiseJudgeScorer(Scorer):
         self._pause_until = 0.0
         #: the name the server last reported (e.g. a dated snapshot behind an alias)
         self._model_returned: str | None = None
+        #: set by a 401/403: no further call is made
+        self._auth_error: JudgeAuthError | None = None
 
     # ---------------------------------------------------------------------------------------
     # public interface
@@ -162,7 +170,7 @@ class WiseJudgeScorer(Scorer):
     def _judge_safely(self, sample: Sample) -> dict[str, Any]:
         try:
             return self._judge(sample)
-        except DataError:
+        except (DataError, ConfigError):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the batch
             log.exception("WISE judge: prompt %s failed unexpectedly", sample.item.prompt_id)
@@ -236,7 +244,17 @@ class WiseJudgeScorer(Scorer):
         parsed_ok = False
         while used < self.max_retries:
             self._wait_for_pause()
+            if self._auth_error is not None:
+                raise self._auth_error
             attempt = self.judge.call(messages, self.params)
+            if attempt.get("status") in (401, 403):
+                ident = self.judge.identity()
+                self._auth_error = JudgeAuthError(
+                    f"the WISE judge at {ident.get('endpoint')} refused the credentials (HTTP {attempt['status']}: "
+                    f"{attempt.get('detail', '')}). Expected a valid key in the environment variable "
+                    f"{ident.get('api_key_env')}; stopped at once rather than retrying every image. Fix the key and "
+                    f"run the same command again: it resumes where it stopped.")
+                raise self._auth_error
             record = {k: v for k, v in attempt.items() if k not in ("text", "usage", "model_returned")}
             record["n"] = len(attempts) + 1
             attempts.append(record)
