@@ -27,6 +27,7 @@ from .store import RunStore
 from .suites.data import DataResolver, default_cache_dir
 from .suites.spec import Suite, load_suite
 from .types import GenRequest, PromptItem, Sample
+from .writer import BackgroundWriter
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,7 @@ class Run:
         made = failed = 0
         bar = tqdm(total=n_pending, desc=f"generate {self.suite.name} [rank {self.dist.rank}]", unit="file",
                    position=self.dist.rank, disable=None)
+        writer = BackgroundWriter()  # PNG encoding and writes overlap the next batch's generation
         for chunk in pending_chunks:
             # the whole chunk is generated (same batch as ever); only its missing files are written
             todo = [j for j in chunk if not is_done(j)]
@@ -218,26 +220,31 @@ class Run:
                 continue
             if len(results) != len(requests):
                 raise RuntimeError(f"generator {gen.name} returned {len(results)} images for {len(requests)} requests")
-            rows = []
-            for n, (it, f, rel) in enumerate(chunk):
-                if (it, f, rel) not in todo:
-                    continue
-                group = results[n * spf : (n + 1) * spf]
-                reqs = requests[n * spf : (n + 1) * spf]
-                image = make_grid([r.image for r in group], *self.suite.grid) if self.suite.grid else group[0].image
-                self.store.save_image(rel, image)
-                for req, res in zip(reqs, group):
-                    rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
-                                 "sample_index": req.sample_index, "file_index": f, "seed": req.seed, "rank": self.dist.rank,
-                                 "batch": [j[2] for j in chunk].index(rel), **res.info})
-            # manifest after the image: a line only ever describes a file that is wholly on disk
-            self.store.append_manifest(rows)
+            writer.submit(self._write_chunk, chunk, todo, requests, results, spf)
             made += len(todo)
             bar.update(len(todo))
             log.debug("batch of %d files in %.1fs", len(chunk), time.perf_counter() - t0)
+        writer.close()
         bar.close()
         log.info("generated %d files (%d failed) under %s", made, failed, self.store.images)
         return {"files": len(jobs), "made": made, "failed": failed}
+
+    def _write_chunk(self, chunk: list, todo: list, requests: list[GenRequest], results: list, spf: int) -> None:
+        """PNG files of one generated chunk, then their manifest lines (on the writer thread)."""
+        rows = []
+        for n, (it, f, rel) in enumerate(chunk):
+            if (it, f, rel) not in todo:
+                continue
+            group = results[n * spf : (n + 1) * spf]
+            reqs = requests[n * spf : (n + 1) * spf]
+            image = make_grid([r.image for r in group], *self.suite.grid) if self.suite.grid else group[0].image
+            self.store.save_image(rel, image)
+            for req, res in zip(reqs, group):
+                rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
+                             "sample_index": req.sample_index, "file_index": f, "seed": req.seed, "rank": self.dist.rank,
+                             "batch": [j[2] for j in chunk].index(rel), **res.info})
+        # manifest after the image: a line only ever describes a file that is wholly on disk
+        self.store.append_manifest(rows)
 
     def _import_folder(self, gen: Any, jobs: list, pending: list) -> dict[str, int]:
         expected = gen.image_size
