@@ -290,3 +290,20 @@ def test_background_writer_keeps_order_overlaps_and_reraises():
     w.submit(boom)
     with pytest.raises(OSError, match="disk full"):
         w.close()
+
+
+def test_generator_default_static_loop_makes_the_eager_loops_images(tiny):
+    """Through JanusGenerator, CoT recipe included: the default (static loop, cfg_dtype=model)
+    makes byte-identical images and CoTs to the eager loop with the float32 CFG of before, so
+    float32 runs and baselines made before this change stay valid."""
+    from t2ir1_eval.types import GenRequest, PromptItem
+
+    model, tok, _ = tiny
+    reqs = [GenRequest(PromptItem(f"p{i}", t, "x"), 0, 100 + i) for i, t in enumerate(["a red apple", "two cats", "a clock"])]
+    out = {}
+    for name, knobs in (("static", {}), ("eager", {"loop": "eager", "cfg_dtype": "float32"})):
+        gen = JanusGenerator.from_components(model, tok, recipe="t2i-r1", batch_size=3, cot_max_new_tokens=8, **knobs)
+        assert gen.describe()["loop"] == name
+        res = gen.generate(reqs)
+        out[name] = [(r.image.tobytes(), r.info["reasoning"]) for r in res]
+    assert out["static"] == out["eager"]
