@@ -111,6 +111,8 @@ class JanusGenerator(Generator):
         if self.cfg_dtype not in CFG_DTYPES:
             raise ConfigError(f"cfg_dtype={self.cfg_dtype!r}: expected model (as DeepSeek/T2I-R1) or float32")
         self.decode_chunk = int(knobs.pop("decode_chunk", 16))
+        if self.decode_chunk < 1:
+            raise ConfigError(f"decode_chunk must be >= 1 (images per VQ-decoder call), got {self.decode_chunk}")
         compile_opt = str(knobs.pop("compile", "auto"))
         self.tiny_seed = int(knobs.pop("tiny_seed", 0))
         self.model_id = model_id
@@ -127,6 +129,7 @@ class JanusGenerator(Generator):
         self._decoder: Any = None
         self.batch_size_auto: dict[str, Any] | None = None
         if str(batch_size).lower() == "auto":
+            self._check_auto_device()  # before fetching a config.json for nothing
             self.batch_size = self._auto_batch_size(self._config_dims())
         else:
             try:
@@ -172,13 +175,16 @@ class JanusGenerator(Generator):
 
         return text_dims(resolve_checkpoint(self.model_id, self.revision)[1])
 
+    def _check_auto_device(self) -> None:
+        if not str(self.device).startswith("cuda"):
+            raise ConfigError(f"--batch-size auto sizes the batch from free GPU memory, but the device is {self.device}; "
+                              "give a number instead (e.g. --batch-size 4, the default)")
+
     def _auto_batch_size(self, dims: dict[str, int], loaded: bool = False) -> int:
         from .janus_memory import auto_batch_size
 
         r = self.recipe
-        if not str(self.device).startswith("cuda"):
-            raise ConfigError(f"--batch-size auto sizes the batch from free GPU memory, but the device is {self.device}; "
-                              "give a number instead (e.g. --batch-size 4, the default)")
+        self._check_auto_device()
         n, basis = auto_batch_size(
             self.device, dims, torch.finfo(self.torch_dtype).bits // 8, weights_loaded_bytes=0 if loaded else None,
             prompt_len=128, image_tokens=r.image_tokens or 576, cot_tokens=r.cot_max_new_tokens if r.uses_cot else 0,
@@ -389,7 +395,8 @@ class JanusGenerator(Generator):
             "decode_chunk": self.decode_chunk,
             "sampler": (
                 "inverse-CDF on per-image uniforms from torch.Generator(cpu).manual_seed(seed): image stream first, "
-                "then CoT; logits in float32; CFG rows [cond; uncond], uncond = BOS + pad*(n-2) + <begin_of_image>"
+                "then CoT; generation head and CFG in cfg_dtype, warpers and softmax in float32, CDF in float64; "
+                "CFG rows [cond; uncond], uncond = BOS + pad*(n-2) + <begin_of_image>"
             ),
             "bos": "prepended by the harness (one BOS per input, as DeepSeek's tokenizer)",
             "image_conversion": "clip((x+1)/2*255, 0, 255) -> uint8 (truncation), PNG",
