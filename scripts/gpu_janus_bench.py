@@ -115,6 +115,8 @@ def main() -> None:
         if mode != "eager":  # the first call of a shape captures its graph
             _, row["first_call_s"] = sync_time(lambda: gen.generate(reqs(n)))
         res, dt = sync_time(lambda: gen.generate(reqs(n)))
+        if gen._decoder is not None:
+            row["graphs_captured"], row["capture_failures"] = gen._decoder.captures, gen._decoder.capture_failures
         tokens = torch.randint(0, 16384, (n, 576), device="cuda")
         _, vq = sync_time(lambda: gen.decode_images(tokens))
         row.update(seconds=round(dt, 2), images_per_s=round(n / dt, 3), ms_per_step=round(1000 * (dt - vq) / 576, 2),

@@ -82,6 +82,21 @@ def test_static_state_is_reused_across_batches_without_leaks(tiny):
     assert len(dec._states) == 1
 
 
+def test_bucketed_cache_length_of_graphs_mode_gives_the_same_tokens(tiny):
+    """Graphs mode rounds the cache length up (len_bucket) to share a captured graph; the extra
+    key columns are masked. On CPU in float32 the tokens stay the eager loop's, image and text."""
+    model, tok, rows = tiny
+    dec = StaticDecoder(model, len_bucket=64)
+    u = torch.stack([draw_uniforms(s, N, 12)[0] for s in (4, 5, 6)])
+    kw = image_kw(tok, top_k=20)
+    assert torch.equal(dec.image_tokens(rows, u, **kw), generate_image_tokens(model, rows, u, **kw))
+    assert next(iter(dec._states.values())).max_len == 64 + N
+    ut = torch.stack([draw_uniforms(s, 0, 12)[1] for s in (4, 5, 6)])
+    tk = dict(pad_id=tok.pad_token_id, eos_id=tok.eos_token_id, top_k=50, max_new_tokens=12)
+    prompts = [r[:-1] for r in rows]
+    assert dec.text(prompts, ut, **tk) == generate_text(model, prompts, ut, **tk)
+
+
 @pytest.mark.parametrize("eos_every", [1, 5, 16])
 def test_static_text_loop_gives_eager_tokens(tiny, eos_every):
     model, tok, rows = tiny

@@ -108,6 +108,7 @@ class StaticDecoder:
         self._states: OrderedDict[tuple, _State] = OrderedDict()
         self._pool: Any = None
         self.captures = 0  # how many graphs were captured / steps compiled (tests, benchmarks)
+        self.capture_failures = 0
 
     # ------------------------------------------------------------------ state cache
 
@@ -148,8 +149,19 @@ class StaticDecoder:
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool):
-                step()
+            try:
+                with torch.cuda.graph(graph, pool=self._pool):
+                    step()
+            except Exception as e:  # an op that cannot be captured (new torch/transformers)
+                # Running the same step uncaptured on the same state launches the same kernels
+                # on the same shapes (same tokens), only slower; the run goes on.
+                log.warning("CUDA graph capture of the Janus decode step failed (%s: %s); running the static step "
+                            "without graphs for this shape. --gen-option compile=none avoids the attempt.",
+                            type(e).__name__, str(e)[:300])
+                torch.cuda.synchronize()
+                st.run = step
+                self.capture_failures += 1
+                return
             st.graph = graph
             st.run = graph.replay
             self.captures += 1
