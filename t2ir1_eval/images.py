@@ -8,8 +8,13 @@ from typing import Any, Sequence
 from .errors import ImageError
 
 
-def check_image(path: Path, expected_size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """Open and fully verify a PNG/JPEG; return its (width, height) or raise naming the file."""
+REGENERATE = "Delete it and run again to regenerate it."
+#: for images that came from outside (--model folder): the tool cannot remake them
+REPLACE = "Replace it in the --images folder (t2ir1-eval did not make it and cannot regenerate it)."
+
+
+def check_image(path: Path, expected_size: tuple[int, int] | None = None, fix: str = REGENERATE) -> tuple[int, int]:
+    """Open and fully verify a PNG/JPEG; return its (width, height) or raise naming the file and ``fix``."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -23,10 +28,10 @@ def check_image(path: Path, expected_size: tuple[int, int] | None = None) -> tup
             size = im.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"corrupt image {path}: expected a readable PNG, found {type(exc).__name__}: {exc}. "
-                         f"Delete it and run again to regenerate it.") from exc
+                         f"{fix}") from exc
     if expected_size is not None and tuple(size) != tuple(expected_size):
         raise ImageError(f"image {path} has size {size[0]}x{size[1]}, expected {expected_size[0]}x{expected_size[1]} "
-                         f"(the size of every image of this run)")
+                         f"(the size of every image of this run)" + ("" if fix == REGENERATE else f". {fix}"))
     return size
 
 

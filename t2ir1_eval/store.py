@@ -8,6 +8,10 @@
     <run>/decisions.jsonl             per-image decisions (pure function of records; rebuilt by rescore)
     <run>/summary.json                aggregate table row + provenance + failures
     <run>/tables/                     leaderboards written by `report`
+
+Every stage writes the run directory through this class (the suite's own official files
+included: ``write_extras`` / ``write_official`` hand the suite module its folder), so what a
+run dir may hold is listed in one place.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import io
 import json
 import logging
 from pathlib import Path
-from typing import Any, Iterable
+import shutil
+from typing import Any, Callable, Iterable
 
 from .errors import ConfigError, ImageError
-from .io import append_jsonl, atomic_write_bytes, atomic_write_json, read_json, read_jsonl
+from .io import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_text, dumps, read_json, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,16 @@ class RunStore:
             raise ConfigError(f"{self.root} is not a run directory: expected {self.config_path}")
         return read_json(self.config_path)
 
+    @property
+    def provenance_path(self) -> Path:
+        return self.root / "provenance.json"
+
+    def write_provenance(self, env: dict[str, Any]) -> None:
+        atomic_write_json(self.provenance_path, env)
+
+    def provenance(self) -> dict[str, Any]:
+        return read_json(self.provenance_path) if self.provenance_path.exists() else {}
+
     # ------------------------------------------------------------------ images
     def image_path(self, relpath: str) -> Path:
         path = (self.images / relpath).resolve()
@@ -67,6 +82,21 @@ class RunStore:
         path = self.image_path(relpath)
         atomic_write_bytes(path, buf.getvalue())
         return path
+
+    def import_image(self, relpath: str, src: Path) -> Path:
+        """Copy an existing image file into the layout (temp file + rename); a no-op when
+        ``src`` already is that file (a folder run in place)."""
+        dst = self.image_path(relpath)
+        if Path(src).resolve() != dst.resolve():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(f".{dst.name}.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+        return dst
+
+    def write_extras(self, writer: Callable[[Path, Any], None], item: Any) -> None:
+        """The suite's per-prompt files beside the images (e.g. GenEval's metadata.jsonl)."""
+        writer(self.images, item)
 
     # ------------------------------------------------------------------ manifest
     def manifest_path(self, rank: int | None = None) -> Path:
@@ -111,6 +141,31 @@ class RunStore:
                 )
             return
         atomic_write_json(path, {"identity": identity})
+
+    def write_scorer_description(self, scorer: str, description: dict[str, Any]) -> None:
+        atomic_write_json(self.scorer_meta_path(scorer).with_name("describe.json"), description)
+
+    def scorer_descriptions(self) -> dict[str, dict[str, Any]]:
+        """scorer name -> its ``describe()`` as recorded when it scored."""
+        return {d.parent.name: read_json(d) for d in sorted((self.root / "records").glob("*/describe.json"))}
+
+    # ------------------------------------------------------------------ results
+    @property
+    def summary_path(self) -> Path:
+        return self.root / "summary.json"
+
+    def write_decisions(self, rows: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.root / "decisions.jsonl", "".join(dumps(r) + "\n" for r in rows))
+
+    def write_official(self, writer: Callable[[Path, list[dict[str, Any]]], None], rows: list[dict[str, Any]]) -> None:
+        """The benchmark's own result files (e.g. GenEval's results.jsonl), by the suite module."""
+        writer(self.root, rows)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.summary_path, summary)
+
+    def summary(self) -> dict[str, Any]:
+        return read_json(self.summary_path) if self.summary_path.exists() else {}
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> str:

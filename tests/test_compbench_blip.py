@@ -86,8 +86,12 @@ def test_480px_position_interpolation_equals_blip_loader(scored):
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_batching_does_not_change_probabilities(scored):
+def test_mixed_length_batches_equal_single_answers(scored):
+    """All 11 questions (4 to 9 tokens) in one padded batch == each asked alone, unpadded."""
     scorer, samples, raws = scored
+    questions = [q for r in raws for q in r["questions"]]
+    lengths = {len(ids) for ids in scorer._tokenizer(questions)["input_ids"]}
+    assert len(lengths) >= 3 and len(questions) <= scorer.question_batch  # one chunk, really padded
     scorer.question_batch = scorer.image_batch = 1
     try:
         single = [scorer.score([s])[0] for s in samples]
@@ -95,7 +99,47 @@ def test_batching_does_not_change_probabilities(scored):
         scorer.question_batch, scorer.image_batch = 64, 8
     for a, b in zip(raws, single):
         assert a["questions"] == b["questions"]
-        assert a["p"] == pytest.approx(b["p"], abs=1e-5)
+        assert a["p_yes"] == pytest.approx(b["p_yes"], abs=1e-6)
+        assert a["p"] == pytest.approx(b["p"], abs=1e-6)
+        assert ["{:.4f}".format(x) for x in a["p"]] == ["{:.4f}".format(x) for x in b["p"]]
+        assert R.decide(samples[0].item, a, {})["score"] == R.decide(samples[0].item, b, {})["score"]
+
+
+def _question_states(scorer, sample, questions):
+    from t2ir1_eval.scorers.compbench.common import load_rgb
+
+    model = scorer._model
+    tok = scorer._tokenizer(questions, padding="longest", return_tensors="pt")
+    ids = tok["input_ids"].clone()
+    ids[:, 0] = scorer.ids["enc"]
+    image = model.vision_model(pixel_values=scorer.pixel_values([load_rgb(sample.path)]),
+                               interpolate_pos_encoding=True).last_hidden_state.expand(len(questions), -1, -1)
+    q = model.text_encoder(input_ids=ids, attention_mask=tok["attention_mask"], encoder_hidden_states=image).last_hidden_state
+    start = torch.full((len(questions), 1), scorer.ids["dec"], dtype=torch.long)
+    return q, tok["attention_mask"], start
+
+
+def test_decoder_first_step_routes_the_question_mask(scored):
+    from t2ir1_eval.scorers.compbench.blip_vqa import decoder_first_step
+
+    scorer, samples, _ = scored
+    dec = scorer._model.text_decoder
+    with torch.no_grad():
+        # no padding: the layer-by-layer step is transformers' own decoder forward
+        q, mask, start = _question_states(scorer, samples[0], ["a red car?", "a big dog?"])
+        assert bool(mask.all())
+        hf = dec(input_ids=start, encoder_hidden_states=q, encoder_attention_mask=mask).logits[:, 0]
+        torch.testing.assert_close(decoder_first_step(dec, start, q, mask), hf, atol=1e-6, rtol=0)
+        # padding: "a cat?" padded to the long question's length, against "a cat?" alone
+        q, mask, start = _question_states(scorer, samples[0], ["a cat?", "a red car on the left of a big dog?"])
+        assert int(mask[0].sum()) < mask.shape[1]
+        q1, mask1, start1 = _question_states(scorer, samples[0], ["a cat?"])
+        alone = decoder_first_step(dec, start1, q1, mask1)[0]
+        ours = decoder_first_step(dec, start, q, mask)[0]
+        theirs = dec(input_ids=start, encoder_hidden_states=q, encoder_attention_mask=mask).logits[0, 0]
+    torch.testing.assert_close(ours, alone, atol=1e-5, rtol=0)
+    # transformers 5.24's trap: its cross-attention drops encoder_attention_mask and attends to padding
+    assert float((theirs - alone).abs().max()) > 100 * float((ours - alone).abs().max())
 
 
 def test_bad_file_is_a_per_sample_error(scored, tmp_path):
@@ -111,6 +155,6 @@ def test_bad_file_is_a_per_sample_error(scored, tmp_path):
 
 def test_describe_records_mode(scored):
     d = scored[0].describe()
-    assert d["comparable"] is False and d["image_size"] == 480
+    assert d["comparable"] is False and d["image_size"] == 480 and d["weights"] == "random (tiny)"
     assert d["position_embeddings"].startswith("interpolated 32->480")
     assert d["spacy"]["model_version"]

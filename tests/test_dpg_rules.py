@@ -160,3 +160,27 @@ def test_aggregate_overall_l1_question_weighted_and_failed_left_out():
 def test_aggregate_of_nothing_scored_has_no_overall():
     out = rules.aggregate([_row(rules.decide(ITEM, {"error": "x"}, {}))], {})
     assert "overall" not in out and out["n_failed"] == 1 and not any(math.isnan(v) for v in out.values())
+
+
+def _ten_questions_tiles(yes_per_tile: list[int]) -> dict:
+    questions = [q(20 + i, i + 1, [0]) for i in range(10)]
+    return raw_for(questions, [["yes"] * k + ["no"] * (10 - k) for k in yes_per_tile])
+
+
+def test_image_score_is_the_officials_left_to_right_mean_of_tiles():
+    # tiles 0.0, 0.1, 0.2, 0.3: sum(...)/4 = 0.15000000000000002, fsum gives 0.15
+    d = rules.decide(ITEM, _ten_questions_tiles([0, 1, 2, 3]), {})
+    assert d["tile_scores"] == [0.0, 0.1, 0.2, 0.3]
+    assert d["score"] == (((0.0 + 0.1) + 0.2) + 0.3) / 4 == 0.15000000000000002  # official sum(scores) / len(scores)
+    assert d["score"] != math.fsum(d["tile_scores"]) / 4
+
+
+def test_overall_and_categories_are_np_mean_times_100():
+    # image scores 0, 0, 0.5: np.mean(x) * 100 = 16.666666666666664; 100 * fsum / n = 16.666666666666668
+    rows = [_row(rules.decide(ITEM, _ten_questions_tiles([k] * 4), {})) for k in (0, 0, 5)]
+    out = rules.aggregate(rows, {})
+    assert out["overall"] == (0.0 + 0.0 + 0.5) / 3 * 100 == 16.666666666666664
+    assert out["overall"] != 100.0 * math.fsum([0.0, 0.0, 0.5]) / 3
+    # 30 entity-whole answers, 5 yes: np.mean(x) * 100 = (5 / 30) * 100, not 100 * 5 / 30
+    assert out["entity"] == out["L2 entity - whole"] == (5 / 30) * 100 == 16.666666666666664
+    assert 100 * 5 / 30 == 16.666666666666668

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from t2ir1_eval.rules import geneval as R
+from t2ir1_eval.rules.official_math import argsort_numpy123
 from t2ir1_eval.types import PromptItem
 
 CLASSES = {"person": 0, "car": 2, "dog": 16, "cat": 15, "clock": 74, "bench": 13}
@@ -243,11 +244,40 @@ def test_nms_off_by_default_and_official_iou():
     assert R.decide(it, raw)["reason"] == "expected dog<2, found 2"
     # +1 convention: IoU = 9000 / 10000 = 0.9 -> suppressed when IoU >= max_overlap
     iou = R.compute_iou(np.array([0, 0, 99, 99, 1], np.float32), np.array([0, 0, 99, 89, 1], np.float32))
-    assert iou == float(np.float32(0.9))
+    assert iou == 0.9  # float64, as numpy 1.23 computes float32 side + Python int 1
     assert R.decide(it, raw, {"max_overlap": 0.85})["correct"] is True
     assert R.decide(it, raw, {"nms_threshold": 0.95})["correct"] is False  # alias; 0.9 < 0.95 kept
-    # float32(0.9) < 0.9 as numpy 1.23 compares a float32 scalar with a Python float (in float64): kept
-    assert R.decide(it, raw, {"max_overlap": 0.9})["correct"] is False
+    assert R.decide(it, raw, {"max_overlap": 0.9})["correct"] is True  # 0.9 < 0.9 is False: dropped
+
+
+def test_nms_iou_precision_is_the_officials_float64():
+    # the smallest case where a float32 ratio (0.89999998) and the official float64 ratio (0.9) part
+    it = item("counting", [{"class": "dog", "count": 2}], [{"class": "dog", "count": 3}], prompt="a photo of two dogs")
+    raw = raw_of(dog=[det([0, 0, 99, 9], 0.96), det([0, 0, 89, 9], 0.95)])
+    a, b = np.array([0, 0, 99, 9, 0.96], np.float32), np.array([0, 0, 89, 9, 0.95], np.float32)
+    assert R.compute_iou(a, b) == 0.9 and float(np.float32(900) / np.float32(1000)) < 0.9
+    d = R.decide(it, raw, {"max_overlap": 0.9, "counting_threshold": 0.9})
+    assert (d["correct"], d["reason"]) == (False, "expected dog>=2, found 1")
+    assert R.decide(it, raw, {"max_overlap": 0.91})["correct"] is True
+    # float32 side lengths before the float64 "+ 1": 50.1 - 0.3 rounds in float32 first
+    c, e = np.array([0.3, 0.7, 50.1, 20.3], np.float32), np.array([0.1, 0.2, 40.7, 25.9], np.float32)
+    w = float(np.float32(50.1) - np.float32(0.3)) + 1
+    assert R.compute_iou(c, c) == 1.0 and R.compute_iou(c, e) == float.fromhex("0x1.4ec3d743070d8p-1")
+    assert w != float(np.float32(50.1)) - float(np.float32(0.3)) + 1
+
+
+def test_tie_order_beyond_16_rows_is_numpy123_introsort():
+    # 17 rows, rows 4 and 10 tied at 0.85: numpy 1.23.5's np.argsort(float32)[::-1] gives this
+    # order (run there), with the EARLIER tied row first; "later row first" would put 10 before 4
+    scores = [0.35, 0.55, 0.825, 0.6, 0.85, 0.25, 0.95, 0.45, 0.15, 0.875, 0.85, 0.275, 0.775, 0.8, 0.65, 0.075, 0.525]
+    numpy123 = [6, 9, 4, 10, 2, 13, 12, 14, 3, 1, 16, 7, 0, 11, 5, 8, 15]
+    assert argsort_numpy123([float(np.float32(s)) for s in scores])[::-1] == numpy123
+    raw = raw_of(dog=[det([i, 0, i + 1, 1], s) for i, s in enumerate(scores)])
+    kept = R.kept_detections(raw, "single_object", {"threshold": 0.0, "max_objects": 17})["dog"]
+    assert [int(o.row[0]) for o in kept] == numpy123
+    # max_objects cuts after the official order: the 16 kept rows are numpy 1.23's first 16
+    kept16 = R.kept_detections(raw, "single_object", {"threshold": 0.0})["dog"]
+    assert [int(o.row[0]) for o in kept16] == numpy123[:16]
 
 
 def test_tie_order_later_row_first():

@@ -28,7 +28,7 @@ def test_dry_run_prints_both_stages_without_weights(data_dir, tmp_path):
 
 
 def test_typo_in_suite_is_a_clear_error(data_dir, tmp_path):
-    r = CliRunner().invoke(main, ["run", "--bench", "wies", "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "r")])
+    r = CliRunner().invoke(main, ["run", "--bench", "wies", "--model", "tiny", "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "r")])
     assert r.exit_code != 0 and "Did you mean 'wise'" in r.output and "Traceback" not in r.output
 
 
@@ -39,7 +39,7 @@ def test_reused_run_dir_with_another_config_is_refused(data_dir, tmp_path):
 
     for i in ["1", "401", "568", "701", "801", "901"]:
         Image.new("RGB", (8, 8)).save(src / f"{i}.png")
-    base = ["generate", "--bench", "wise", "--model", "folder", "--images", str(src), "--limit", "1",
+    base = ["generate", "--bench", "wise", "--model", "folder", "--name", "outside-model", "--images", str(src), "--limit", "1",
             "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "r")]
     assert CliRunner().invoke(main, base).exit_code == 0
     r = CliRunner().invoke(main, base + ["--option", "protocol=verified"])
@@ -68,7 +68,7 @@ def test_generate_then_score_then_rescore(data_dir, tmp_path, monkeypatch):
     for n, i in enumerate(["1", "401", "568", "701", "801", "901"]):
         Image.new("RGB", (8, 8), (40 * n, 0, 0)).save(src / f"{i}.png")
     run_dir = tmp_path / "r"
-    r = CliRunner().invoke(main, ["generate", "--bench", "wise", "--model", "folder", "--images", str(src), "--limit", "1",
+    r = CliRunner().invoke(main, ["generate", "--bench", "wise", "--model", "folder", "--name", "outside-model", "--images", str(src), "--limit", "1",
                                   "--data-dir", str(data_dir), "--run-dir", str(run_dir)])
     assert r.exit_code == 0, r.output
     with ChatServer(reply=image_dependent_reply, model="gpt-4o-2024-05-13") as judge:

@@ -53,7 +53,7 @@ def _wise_images(root: Path, ids: list[str], size=(16, 16)) -> None:
 
 def _cfg(tmp_path: Path, data_dir: Path, images: Path, **kw) -> RunConfig:
     return RunConfig(suite="wise", model="folder", run_dir=tmp_path / "run", data_dir=data_dir,
-                     generator_options={"images": str(images)}, limit=1, **kw)
+                     generator_options={"images": str(images)}, limit=1, name="outside-model", **kw)
 
 
 IDS = ["1", "401", "568", "701", "801", "901"]  # first prompt of each WISE category
@@ -102,7 +102,7 @@ def test_declared_size_is_enforced(tmp_path, data_dir):
 
 def test_limit_keeps_every_category(tmp_path, data_dir):
     r = Run(RunConfig(suite="t2i-compbench", model="folder", run_dir=tmp_path / "r", data_dir=data_dir,
-                      generator_options={"images": str(tmp_path)}, limit=2))
+                      generator_options={"images": str(tmp_path)}, limit=2, name="outside-model"))
     assert len(r.items) == 16 and len({i.category for i in r.items}) == 8
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -218,3 +219,53 @@ def test_aggregate_labels_mixed_judges():
                                       {"protocol": "legacy"})
     agg = wise.aggregate(data, {"protocol": "legacy"})
     assert agg["metric"].startswith("WiScore[judge=mixed:") and agg["complete"] == 0.0
+
+
+def _official_calculate(scores_by_id: dict[int, float], protocol: str) -> tuple[dict[str, float], float]:
+    """Calculate.py's arithmetic, transcribed: per category sum(list) / len(list) in file (id) order,
+    then the fixed-weight Overall written left to right."""
+    per: dict[str, list[float]] = {c: [] for c in wise.CATEGORIES}
+    for pid in sorted(scores_by_id):
+        for c, (lo, hi) in wise.ID_RANGES[protocol].items():
+            if lo <= pid <= hi:
+                per[c].append(scores_by_id[pid])
+    avg = {}
+    for c, v in per.items():
+        total = 0
+        for x in v:
+            total += x
+        avg[c] = total / len(v)
+    if protocol == "legacy":
+        overall = (0.4 * avg["culture"] + 0.167 * avg["time"] + 0.133 * avg["space"] +
+                   0.1 * avg["biology"] + 0.1 * avg["physics"] + 0.1 * avg["chemistry"])
+    else:
+        overall = (0.4 * avg["culture"] + 0.12 * avg["time"] + 0.12 * avg["space"] +
+                   0.12 * avg["biology"] + 0.12 * avg["physics"] + 0.12 * avg["chemistry"])
+    return avg, overall
+
+
+@pytest.mark.parametrize("protocol", ["legacy", "verified"])
+def test_full_run_equals_the_official_calculator_bit_for_bit(protocol):
+    def reply(pid: int) -> str:
+        if protocol == "verified":
+            return f"Score: {1 if pid % 7 in (0, 3, 5) else 0}"
+        return f"Consistency: {pid % 3}\nRealism: {(pid // 3) % 3}\nAesthetic Quality: {(pid // 7) % 3}"
+    data = _rows_for(protocol, reply)
+    agg = wise.aggregate(list(reversed(data)), {"protocol": protocol})  # row order must not matter
+    avg, overall = _official_calculate({int(r["prompt_id"]): r["decision"]["score"] for r in data}, protocol)
+    assert {c: agg[c] for c in wise.CATEGORIES} == avg  # exact, not approx
+    assert agg["overall"] == agg["overall_official_weights"] == overall
+    assert f"{agg['overall']:.2f}" == f"{overall:.2f}"  # the printed "Overall WiScore: x.xx"
+    # the count-weighted mean (our number before) parts from the official expression in the last bits
+    if protocol == "legacy":
+        count_weighted = math.fsum(r["decision"]["score"] for r in data) / 1000
+        assert count_weighted != overall
+
+
+def test_category_mean_is_left_to_right_not_fsum():
+    # three Culture scores 0.1, 0.2, 0.3 (WiScores 0.2/2 etc. are not needed: feed decisions directly)
+    rows_ = [{"prompt_id": str(i + 1), "category": "culture", "decision": {"score": s, "failed": False}}
+             for i, s in enumerate([0.1, 0.2, 0.3])]
+    agg = wise.aggregate(rows_, {"protocol": "legacy"})
+    assert agg["culture"] == (0.1 + 0.2 + 0.3) / 3 == 0.20000000000000004 != math.fsum([0.1, 0.2, 0.3]) / 3
+    assert agg["overall"] == agg["culture"]  # partial run: count-weighted mean, no fixed weights

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..registry import Registry
+from ..registry import Registry, did_you_mean
 from .base import Generator
 
 GENERATORS: Registry[type[Generator]] = Registry("generator")
@@ -46,8 +46,4 @@ MODELS: dict[str, ModelPreset] = {
 def resolve_model(name: str) -> ModelPreset:
     if name in MODELS:
         return MODELS[name]
-    import difflib
-
-    close = difflib.get_close_matches(name, MODELS, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"unknown model {name!r}.{hint} Known models: {', '.join(sorted(MODELS))}")
+    raise ConfigError(f"unknown model {name!r}.{did_you_mean(name, MODELS)} Known models: {', '.join(sorted(MODELS))}")

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import BackendUnavailable, ConfigError
+from ..registry import TINY_MODELS
 from ..types import GenRequest, GenResult
 from .base import Generator
 from .janus import resolve_device, resolve_dtype
@@ -75,9 +76,7 @@ class FluxGenerator(Generator):
         if bad:
             raise ConfigError(f"unknown FLUX knob(s) {bad}; known knobs: {list(KNOBS)}")
         if model_id == "tiny":
-            from ..tiny.flux import TINY_FLUX_DEFAULTS
-
-            defaults = dict(TINY_FLUX_DEFAULTS)
+            defaults = dict(TINY_MODELS.load("flux-defaults"))
         elif model_id in MODEL_CARD_DEFAULTS:
             defaults = dict(MODEL_CARD_DEFAULTS[model_id])
         else:  # a local copy or fine-tune: dev's card unless told otherwise
@@ -98,9 +97,7 @@ class FluxGenerator(Generator):
             return
         diffusers = _import_diffusers()
         if self.model_id == "tiny":
-            from ..tiny.flux import build_tiny_flux
-
-            pipe = build_tiny_flux(seed=self.tiny_seed)
+            pipe = TINY_MODELS.load("flux")(seed=self.tiny_seed)
         else:
             try:
                 pipe = diffusers.FluxPipeline.from_pretrained(self.model_id, revision=self.revision, torch_dtype=self.torch_dtype)

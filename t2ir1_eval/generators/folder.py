@@ -16,21 +16,37 @@ class FolderGenerator(Generator):
 
     name = "folder"
 
-    def __init__(self, images: str | None = None, model_name: str = "folder", image_size: str | None = None, **_: Any) -> None:
+    def __init__(self, images: str | None = None, model_name: str | None = None, image_size: str | None = None,
+                 **_: Any) -> None:
         if not images:
             raise ConfigError("the folder model needs --images DIR: a folder holding the images in the suite's official layout")
         self.root = Path(images)
         if not self.root.is_dir():
             raise ConfigError(f"--images {self.root}: expected a folder of images in the official layout, found no such folder")
+        if not model_name:
+            raise ConfigError("a folder run needs --name NAME (e.g. --name SD3-medium): the model that made the images, "
+                              "shown in every table and in the run directory's name")
         self.model_name = model_name
+        #: our relpath -> the user's file, as the suite's official evaluator finds it (see bind)
+        self.files: dict[str, Path] | None = None
         if image_size:
             w, _, h = str(image_size).partition("x")
             self.image_size = (int(w), int(h or w))
 
+    def bind(self, suite: Any, items: list[Any]) -> list[str]:
+        """Index the folder as the suite's official evaluator reads it; returns warnings (extra or odd files)."""
+        from .folder_layout import index_folder
+
+        index = index_folder(suite, items, self.root)
+        self.files = index.files
+        return index.warnings
+
     def source_file(self, relpath: str) -> Path:
-        path = self.root / relpath
-        if not path.is_file():
-            raise ImageError(f"missing image: expected {path} (official layout of this suite), found nothing")
+        path = self.files.get(relpath) if self.files is not None else self.root / relpath
+        if path is None or not path.is_file():
+            raise ImageError(f"missing image: expected {self.root / relpath} or another name the suite's official "
+                             f"evaluator accepts (see docs), found nothing. Add the image to --images {self.root}, "
+                             f"or pass --allow-missing to score it as a failure")
         return path
 
     def file_info(self, relpath: str) -> dict[str, Any]:

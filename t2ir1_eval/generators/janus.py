@@ -18,7 +18,9 @@ import torch
 from PIL import Image
 
 from ..errors import ConfigError
+from ..registry import TINY_MODELS
 from ..types import GenRequest, GenResult
+from ..models.janus_layout import set_image_generation_config  # noqa: F401  (re-exported)
 from .base import Generator
 from .janus_recipes import BOI_TOKEN, COT_PLACEHOLDER, JanusRecipe, get_recipe
 
@@ -57,20 +59,6 @@ def to_uint8_array(pixels: torch.Tensor) -> torch.Tensor:
     """``to_uint8_images``' arithmetic on the tensor's own device (same float32 ops, same
     truncation toward zero), so only uint8 crosses to the host. [N, H, W, 3] in and out."""
     return ((pixels.detach().float() + 1) / 2 * 255).clamp_(0, 255).to(torch.uint8)
-
-
-def set_image_generation_config(model: Any, tokenizer: Any) -> None:
-    """Generation config as the official converter writes it, so transformers' own
-    ``generate(generation_mode="image")`` works on our copies too (5.x forgets
-    ``generation_kwargs`` on reload unless ``_from_model_config`` is False)."""
-    gc = model.generation_config
-    gc._from_model_config = False
-    gc.temperature = 1.0
-    gc.guidance_scale = 5
-    gc.pad_token_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
-    gc.bos_token_id = tokenizer.bos_token_id
-    gc.eos_token_id = tokenizer.eos_token_id
-    gc.generation_kwargs = {"boi_token_id": tokenizer.convert_tokens_to_ids(BOI_TOKEN)}
 
 
 class JanusGenerator(Generator):
@@ -166,9 +154,7 @@ class JanusGenerator(Generator):
         from .janus_memory import text_dims
 
         if self.model_id == "tiny":
-            from ..tiny.janus import TINY_SIZES
-
-            s = TINY_SIZES
+            s = TINY_MODELS.load("janus-sizes")
             return text_dims({"hidden_size": s["hidden"], "num_hidden_layers": s["layers"], "num_attention_heads": s["heads"],
                               "num_key_value_heads": s["kv_heads"], "intermediate_size": 4 * s["hidden"], "vocab_size": 400})
         from .janus_convert import resolve_checkpoint
@@ -196,8 +182,7 @@ class JanusGenerator(Generator):
 
     @staticmethod
     def _tiny_image_size() -> tuple[int, int]:
-        from ..tiny.janus import TINY_SIZES
-
+        TINY_SIZES = TINY_MODELS.load("janus-sizes")
         side = (TINY_SIZES["vision_image_size"] // TINY_SIZES["vision_patch_size"]) * 2 ** (len(TINY_SIZES["vq_channel_multiplier"]) - 1)
         return (side, side)
 
@@ -211,9 +196,7 @@ class JanusGenerator(Generator):
             return
         t0 = time.time()
         if self.model_id == "tiny":
-            from ..tiny.janus import build_tiny_janus
-
-            model, tokenizer = build_tiny_janus(seed=self.tiny_seed)
+            model, tokenizer = TINY_MODELS.load("janus")(seed=self.tiny_seed)
             self.checkpoint_format = "tiny"
         else:
             model, tokenizer, self.checkpoint_format = self._load_checkpoint()

@@ -15,6 +15,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ..registry import TINY_MODELS
+
 #: OpenAI CLIP normalisation (open_clip's OPENAI_DATASET_MEAN/STD, HF's CLIP processor defaults)
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -139,13 +141,9 @@ def load_clip(model_id: str, device: str | torch.device = "cpu", dtype: str | to
     device = torch.device(device)
     torch_dtype = _dtype(dtype)
     if model_id == "tiny":
-        from ..tiny.clip import tiny_clip
-
-        model, tokenizer, processor = (tiny_builder or tiny_clip)()
+        model, tokenizer, processor = (tiny_builder or TINY_MODELS.load("clip"))()
     elif model_id.startswith("random:"):  # e.g. "random:vit-large-patch14": real shape, random weights
-        from ..tiny.clip import random_clip
-
-        model, tokenizer, processor = random_clip(model_id.split(":", 1)[1])
+        model, tokenizer, processor = TINY_MODELS.load("clip-random")(model_id.split(":", 1)[1])
     else:
         from transformers import CLIPModel, CLIPTokenizerFast
 

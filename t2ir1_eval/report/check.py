@@ -21,8 +21,9 @@ def save_baseline(summary: dict[str, Any], path: Path) -> None:
     atomic_write_json(path, make_baseline(summary))
 
 
-def check(summary: dict[str, Any], baseline: dict[str, Any], tolerance: float) -> list[str]:
-    """Names of the categories that fell by more than ``tolerance`` (or vanished)."""
+def check(summary: dict[str, Any], baseline: dict[str, Any], tolerance: float, two_sided: bool = False) -> list[str]:
+    """Names of the categories that fell by more than ``tolerance`` (or vanished); with
+    ``two_sided`` also those that rose by more (a smoke run's scores must not move at all)."""
     if summary["suite"] != baseline["suite"]:
         raise ConfigError(f"baseline is for suite {baseline['suite']!r}, the run is {summary['suite']!r}")
     if baseline.get("options") and summary["provenance"].get("options") != baseline["options"]:
@@ -39,6 +40,8 @@ def check(summary: dict[str, Any], baseline: dict[str, Any], tolerance: float) -
             continue
         if now < base - tolerance:
             fallen.append(f"{cat}: {now:.4f} < baseline {base:.4f} - tolerance {tolerance}")
+        elif two_sided and now > base + tolerance:
+            fallen.append(f"{cat}: {now:.4f} > baseline {base:.4f} + tolerance {tolerance} (rose: a rule or scorer changed?)")
     return fallen
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from ..suites.spec import bundled_dir
 
-REFERENCES = Path(__file__).resolve().parents[2] / "results" / "references.csv"
+REFERENCES = bundled_dir("results", "t2ir1_eval.reference_data") / "references.csv"
 COLUMNS = ["model", "benchmark", "category", "score", "scale", "source"]
 
 
@@ -31,6 +32,10 @@ def load_references(path: Path = REFERENCES) -> list[Reference]:
         for n, row in enumerate(reader, 2):
             if not row["source"].strip():
                 raise DataError(f"{path}:{n}: every reference row needs a source, found none for {row['model']} {row['category']}")
+            if row["source"].strip().lower().startswith("derived"):
+                raise DataError(f"{path}:{n}: {row['model']} {row['category']} is a derived aggregate; the tool computes "
+                                f"those from the per-category rows (suite YAML 'derived:'), so delete the row "
+                                f"(scripts/sync_references.py does)")
             try:
                 score = float(row["score"])
             except ValueError as exc:
@@ -45,8 +50,9 @@ def reference_table(benchmark: str, path: Path = REFERENCES) -> dict[str, dict[s
     for ref in load_references(path):
         if ref.benchmark != benchmark:
             continue
-        row = table.setdefault(ref.model, {"_sources": [], "_scale": ref.scale})
+        row = table.setdefault(ref.model, {"_sources": [], "_scale": ref.scale, "_source_of": {}})
         row[ref.category] = ref.score
+        row["_source_of"][ref.category] = ref.source
         if ref.source not in row["_sources"]:
             row["_sources"].append(ref.source)
     return table

@@ -10,6 +10,12 @@ Faithful to ELLA ``dpg_bench/compute_dpg_bench.py`` @ 3c228f1 (spec: shared/spec
   the official code and the whole image is dropped (we mark it ``failed`` with the reason);
 * tile score = mean over the item's questions; image score = mean over the first ``pic_num``
   tiles (official ``dist_eval.sh``: 4); DPG-Bench score = 100 x mean over the scored images;
+  in the official float order: tiles and images ``sum(x) / len(x)`` left to right, overall and
+  categories ``np.mean(x) * 100`` (numpy's pairwise sum; see rules/official_math.py). The
+  pairwise sum follows the image order, which upstream is ``os.listdir``'s (file-system order,
+  split over ranks); ours is the suite's item order, so the last bit of ``overall`` can differ
+  from a run whose directory listing came out in another order (categories sum 0/1 values and
+  are exact in any order);
 * categories come from the ``tuple`` text: L2 = text before the first "(" stripped, L1 = L2
   before the first "-" stripped. Quirk reproduced: each question contributes its **raw,
   pre-dependency answer on the last tile only** (the official ``qid2scores_orig`` is the copy
@@ -31,10 +37,10 @@ Raw schema (written by ``DpgVqaScorer``, self-contained so rescoring needs no CS
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable
 
 from ..errors import ConfigError
+from .official_math import left_mean, np_mean
 
 #: the five L1 groups the official logs print (a mapping: its print order is hash-randomised)
 L1_CATEGORIES = ("global", "entity", "attribute", "relation", "other")
@@ -147,11 +153,11 @@ def decide(item: Any, raw: dict[str, Any], options: dict[str, Any]) -> dict[str,
             # official: the KeyError is caught, "Failed filename" printed, the image left out of the mean
             return failed(f"item {item_id}: a question depends on proposition {parent}, which is not among "
                           f"the item's questions{why}", bug)
-        tile_scores.append(math.fsum(scores.values()) / len(scores))
+        tile_scores.append(left_mean(list(scores.values())))  # official sum(...) / len(...)
         last_raw = raw_scores
     category_values = [[l2_category(str(q["tuple"])), last_raw[int(q["qid"])]] for q in graph]
     return {
-        "score": math.fsum(tile_scores) / len(tile_scores),
+        "score": left_mean(tile_scores),  # official sum(scores) / len(scores), left to right
         "failed": False,
         "tile_scores": tile_scores,
         "category_values": category_values,
@@ -182,11 +188,12 @@ def aggregate(rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, 
         by_l1.setdefault(l1_category(l2), []).extend(values)
     out: dict[str, float] = {}
     if image_scores:
-        out["overall"] = 100.0 * math.fsum(image_scores) / len(image_scores)
+        # official np.mean(global_dpg_scores) * 100: pairwise float64 sum, / n, then * 100
+        out["overall"] = np_mean(image_scores) * 100
     for l1, values in sorted(by_l1.items()):
-        out[l1] = 100.0 * math.fsum(values) / len(values)
+        out[l1] = np_mean(values) * 100
     for l2, values in sorted(by_l2.items()):
-        out[f"L2 {l2}"] = 100.0 * math.fsum(values) / len(values)
+        out[f"L2 {l2}"] = np_mean(values) * 100
     out["n_images"] = float(len(image_scores))
     out["n_failed"] = float(n_failed)
     return out

@@ -11,12 +11,13 @@ Faithfulness notes (spec: shared/specs/geneval.md):
   numpy *array* comparisons, which cast the Python threshold to float32 (numpy 1.23.5 and
   2.4.6 agree; measured): float32(0.3) does NOT pass ``> 0.3`` and float32(0.9) does not pass
   ``> 0.9``. The relative-position arithmetic is done in float32 numpy, as the official.
-* Order within a class: score descending; ties are broken later-row-first, which is what the
-  official ``np.argsort(...)[::-1]`` gives with numpy 1.23 for up to 16 rows (insertion sort).
-  With more than 16 exactly tied rows numpy's introsort order is not reproduced (option
-  ``tie_order="stable"`` keeps earlier rows first instead).
+* Order within a class: the official ``np.argsort(scores)[::-1]`` as numpy 1.23 computes it
+  (rules/official_math.argsort_numpy123, a port of its introsort checked against a numpy-1.23.5
+  table): tied scores come out later-row-first up to 16 rows, and in introsort's own order
+  beyond. Option ``tie_order="stable"`` keeps earlier rows first instead.
 * Filtering per class: score > thr (``counting_threshold`` for every class on counting rows),
-  top ``max_objects``, then greedy NMS only when ``max_overlap`` != 1 (official "+1 pixel" IoU).
+  top ``max_objects``, then greedy NMS only when ``max_overlap`` != 1 (official "+1 pixel" IoU,
+  float32 side lengths then float64 areas and ratio, as numpy 1.23 computes it).
 * include clauses are ANDed, exclude clauses ORed; colour and position look only at the first
   ``count`` (most confident) objects; an exclude counts the kept (capped, thresholded) list.
 * Reason strings are the official ones. The official "found <rels> target" joins a Python
@@ -31,6 +32,8 @@ import math
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from .official_math import argsort_numpy123, np_mean
 
 COLORS: tuple[str, ...] = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white")
 RELATIONS: tuple[str, ...] = ("left of", "right of", "above", "below")
@@ -75,15 +78,24 @@ def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- geometry
 def compute_iou(box_a: np.ndarray, box_b: np.ndarray) -> float:
-    """Official IoU with the "+1 pixel" area convention, in the boxes' float32."""
-    def area(b: Sequence[Any]) -> Any:
-        return max(b[2] - b[0] + 1, 0) * max(b[3] - b[1] + 1, 0)
+    """Official IoU with the "+1 pixel" area convention, in the official mixed precision.
 
-    inter = area([max(box_a[0], box_b[0]), max(box_a[1], box_b[1]), min(box_a[2], box_b[2]), min(box_a[3], box_b[3])])
-    union = area(box_a) + area(box_b) - inter
-    # float32 division; the official compares this numpy scalar with a Python float, which numpy 1.23
-    # does in float64 (np.float32(0.9) < 0.9 is True there), so return it widened, not re-rounded
-    return float(inter / union) if union else 0.0
+    The official ``box[2] - box[0] + 1`` subtracts two float32 scalars (float32 rounding), then
+    adds the Python int 1, which numpy 1.23 (scalar + int -> int64 -> float64) does in float64;
+    areas, union and the ratio are float64 from there on. A float32 ratio flips boundary cases:
+    900/1000 is 0.9 in float64 (dropped by ``< 0.9``) but 0.89999998 in float32 (kept).
+    """
+    def side(hi: Any, lo: Any) -> float:
+        return float(np.float32(hi) - np.float32(lo)) + 1.0
+
+    def area(b: Sequence[Any]) -> float:
+        return max(side(b[2], b[0]), 0) * max(side(b[3], b[1]), 0)
+
+    a = np.asarray(box_a, dtype=np.float32)
+    b = np.asarray(box_b, dtype=np.float32)
+    inter = area([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
+    union = area(a) + area(b) - inter
+    return inter / union if union else 0.0
 
 
 def relative_position(box_a: np.ndarray, box_b: np.ndarray, position_threshold: float = 0.1) -> list[str]:
@@ -143,7 +155,8 @@ def kept_detections(raw: Mapping[str, Any], tag: str, options: Mapping[str, Any]
         colours = entry.get("colour_logits") or [None] * len(scores)
         n = len(scores)
         if opts["tie_order"] == "official":
-            order = sorted(range(n), key=lambda i: (-float(scores[i]), -i))
+            # np.argsort(bbox[:, 4])[::-1] with numpy 1.23 (introsort: its tie order for any row count)
+            order = argsort_numpy123([float(x) for x in scores])[::-1]
         else:
             order = sorted(range(n), key=lambda i: (-float(scores[i]), i))
         order = [i for i in order if scores[i] > thr][: opts["max_objects"]]
@@ -317,7 +330,7 @@ def summary(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "correct_images": sum(bool(r["correct"]) for r in rows) / len(rows),
         "correct_prompts": sum(by_prompt.values()) / len(by_prompt),
         "tags": tags,
-        "overall": float(np.mean([t["accuracy"] for t in tags.values()])),
+        "overall": np_mean([t["accuracy"] for t in tags.values()]),  # np.mean, pairwise as numpy
     }
 
 

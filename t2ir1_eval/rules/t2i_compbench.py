@@ -19,6 +19,10 @@ Suite options read here (all default to the official behaviour):
 - ``on_top_of``: "zero" (official: 'on top of' has no branch, position 0) | "as_top" (scored
   like 'on the top of')
 - ``blip_rounding``: True (official 4-decimal rounding per phrase and of the product) | False
+
+Category scores (:func:`category_mean`) add the image scores in image-index order, left to right
+as the official scripts do (``np.mean``'s pairwise sum for 3D), so a category score equals the
+official printed one to the last digit.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..types import PromptItem
+from .official_math import left_mean, left_sum, np_mean
 
 # ---------------------------------------------------------------------------------------------- constants
 #: 2D relation words, checked as substrings of the prompt in this order (first hit wins)
@@ -456,6 +461,46 @@ def decide_3in1(item: PromptItem, raw: dict[str, Any], options: dict[str, Any]) 
             "spatial_decision": spatial}
 
 
+#: how each official script averages its image scores into the printed category score
+#: ("left": ``total += x`` / ``sum(x)`` then ``/ len``; "np.mean": numpy's pairwise sum then ``/ n``)
+CATEGORY_MEAN = {
+    "color": "left", "shape": "left", "texture": "left",  # BLIP_vqa.py: reward_after += float('{:.4f}')
+    "spatial": "left",  # 2D_spatial_eval.py: avg_score += float(answer); avg_score / len(result)
+    "numeracy": "left",  # numeracy_eval.py: total_score += score; total_score / cnt
+    "complex": "left",  # 3_in_1.py: sum(total_score) / len(total_score)
+    "3d_spatial": "np.mean",  # 3D_spatial_eval.py: np.mean(score_list)
+    "non_spatial": "left",  # CLIP_similarity.py prints no mean; we take sum / len like the others
+}
+
+
+def category_mean(category: str, scores: Sequence[float]) -> float:
+    """A category's score from its image scores in image-index order, in the official script's
+    float order (see :data:`CATEGORY_MEAN`), so the value and its printed ``str()`` match bit for bit."""
+    if not scores:
+        return float("nan")
+    if CATEGORY_MEAN.get(category, "left") == "np.mean":
+        return np_mean(scores)
+    return left_mean(scores)
+
+
+def official_score_text(category: str, scores: Sequence[float]) -> str | None:
+    """The line the official script writes into its score file for these image scores (in
+    image-index order), e.g. ``score avg:0.20000000000000004``; None for non_spatial, whose
+    script writes no mean. Equal to the official text because :func:`category_mean` is."""
+    if not scores or category == "non_spatial":
+        return None
+    value = category_mean(category, scores)
+    if category in ("color", "shape", "texture"):
+        return f"BLIP-VQA score:{value}"  # annotation_blip/blip_vqa_score.txt
+    if category in ("spatial", "complex"):
+        return f"score avg:{value}"  # annotation_obj_detection_2d/avg_score.txt, annotation_3_in_1/vqa_score.txt
+    if category == "3d_spatial":
+        return f"avg score is {value}"  # annotation_obj_detection_3d/avg_result.txt
+    # numeracy: annotation_num/score.txt; total_score stays the int 0 while every image scores 0
+    total = left_sum(scores) if any(scores) else 0
+    return f"total:{total} num:{len(scores)} avg:{total / len(scores)}"
+
+
 _BY_CATEGORY = {
     "color": decide_blip, "shape": decide_blip, "texture": decide_blip,
     "non_spatial": decide_clip, "spatial": decide_2d, "3d_spatial": decide_3d, "numeracy": decide_numeracy,
@@ -472,3 +517,23 @@ def decide(item: PromptItem, raw: dict[str, Any], options: dict[str, Any]) -> di
         raise ValueError(f"T2I-CompBench has no category {item.category!r}; expected one of "
                          f"{sorted([*_BY_CATEGORY, 'complex'])}")
     return _BY_CATEGORY[item.category](raw, options)
+
+
+# ----------------------------------------------------------------------------- aggregation
+AVERAGE6 = ["color", "shape", "texture", "spatial", "non_spatial", "complex"]  # T2I-R1 Table 1
+
+
+def aggregate(rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
+    """Per category, the official scripts' mean of the image scores in image-index order
+    (row * 10 + k), in their float order (category_mean); Average6 over the six T2I-R1 columns."""
+    by_cat: dict[str, list[tuple[int, int, float]]] = {}
+    for r in rows:
+        row = int((r.get("metadata") or {}).get("row", 0))
+        by_cat.setdefault(r["category"], []).append((row, int(r.get("file_index", 0)), float(r["decision"]["score"])))
+    ordered = {c: [v for _, _, v in sorted(vals, key=lambda t: t[:2])] for c, vals in by_cat.items()}
+    scores: dict[str, Any] = {c: category_mean(c, v) for c, v in ordered.items()}
+    if all(c in scores for c in AVERAGE6):
+        scores["Average6"] = left_mean([scores[c] for c in AVERAGE6])  # T2I-R1's six-column mean (not official)
+    # what each official script would write into its score file for these images
+    scores["official_text"] = {c: t for c, v in ordered.items() if (t := official_score_text(c, v)) is not None}
+    return scores

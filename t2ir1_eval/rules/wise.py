@@ -30,6 +30,7 @@ import re
 from typing import Any, Iterable
 
 from ..errors import DataError
+from .official_math import left_mean, left_sum
 
 PROTOCOLS = ("legacy", "verified")
 
@@ -68,6 +69,11 @@ ID_RANGES: dict[str, dict[str, tuple[int, int]]] = {
 OFFICIAL_WEIGHTS: dict[str, dict[str, float]] = {
     "legacy": {"culture": 0.4, "time": 0.167, "space": 0.133, "biology": 0.1, "physics": 0.1, "chemistry": 0.1},
     "verified": {"culture": 0.4, "time": 0.12, "space": 0.12, "biology": 0.12, "physics": 0.12, "chemistry": 0.12},
+}
+
+#: images per category on a full run (the weights above times 1000)
+OFFICIAL_COUNTS: dict[str, dict[str, int]] = {
+    p: {c: hi - lo + 1 for c, (lo, hi) in ranges.items()} for p, ranges in ID_RANGES.items()
 }
 
 #: the data files' "Category" field, mapped to our category names (used as a cross-check)
@@ -316,12 +322,17 @@ def _id_sort_key(pid: str) -> tuple[int, int, str]:
 
 
 def aggregate(rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
-    """Per-category mean score and the count-weighted Overall (= the plain mean over images).
+    """Per-category mean score and the Overall, in the official calculator's float order.
 
-    The official Overall, 0.4 Culture + 0.167 Time + ... (legacy) or 0.4 + 0.12 x 5 (Verified),
-    uses weights equal to n_category/1000, so on a complete run it equals the count-weighted mean;
-    both are returned (``overall`` and ``overall_official_weights``) so a partial run shows the
-    difference instead of hiding it. Every value is a float except ``metric`` (a label string).
+    Category = ``sum(scores) / len(scores)`` left to right in prompt-id order (Calculate.py).
+    Overall: when every category holds its full official count of images, the official formula
+    ``0.4 * Culture + 0.167 * Time + 0.133 * Space + 0.1 * Biology + 0.1 * Physics + 0.1 *
+    Chemistry`` (legacy; Verified 0.4 and 0.12 x 5), evaluated left to right exactly as printed
+    upstream; its weights are n_category/1000, so it is the count-weighted mean up to the last
+    bit. On a partial run the fixed weights would mis-weight, so ``overall`` is then the
+    count-weighted mean (the sum of all scores over their number); ``overall_official_weights``
+    (the formula whenever all six categories have images) shows the difference instead of hiding
+    it. Every value is a float except ``metric`` (a label string).
     """
     protocol = protocol_of(options)
     policy = _check("failure_policy", str(options.get("failure_policy", "zero")), FAILURE_POLICIES)
@@ -329,7 +340,7 @@ def aggregate(rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, 
     seen: set[int] = set()
     n_failed = 0
     metrics: set[str] = set()
-    for row in rows:
+    for row in sorted(rows, key=lambda r: _id_sort_key(str(r["prompt_id"]))):  # the official sums run in id order
         decision = row["decision"]
         cat = row.get("category") or category_of(row.get("metadata") or {"prompt_id": row["prompt_id"]}, protocol)
         if cat not in per_cat:
@@ -347,12 +358,18 @@ def aggregate(rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, 
     total = sum(len(v) for v in per_cat.values())
     for cat in CATEGORIES:
         if per_cat[cat]:
-            out[cat] = sum(per_cat[cat]) / len(per_cat[cat])
+            out[cat] = left_mean(per_cat[cat])  # official: sum(scores) / len(scores)
         out[f"n_{cat}"] = float(len(per_cat[cat]))
     if total:
-        out["overall"] = sum(sum(v) for v in per_cat.values()) / total
         if all(per_cat[c] for c in CATEGORIES):
-            out["overall_official_weights"] = sum(weights[c] * out[c] for c in CATEGORIES)
+            # the official expression, term by term left to right: ((0.4*c + 0.167*t) + 0.133*s) + ...
+            official = 0.0
+            for i, c in enumerate(CATEGORIES):
+                term = weights[c] * out[c]
+                official = term if i == 0 else official + term
+            out["overall_official_weights"] = official
+        full = all(len(per_cat[c]) == OFFICIAL_COUNTS[protocol][c] for c in CATEGORIES)
+        out["overall"] = out["overall_official_weights"] if full else left_sum([x for c in CATEGORIES for x in per_cat[c]]) / total
     complete = seen >= set(range(1, 1001))
     if policy == "skip" and not complete:
         # official calculators refuse an Overall unless every id 1-1000 was scored

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+# decisions and aggregation: named here, so the suite's dependency on its rules is an import
+from ..rules import dpg_bench as rules  # noqa: F401
 from ..types import PromptItem
 from .spec import BENCHMARKS_DIR, Suite
 
@@ -16,7 +18,9 @@ def data_keys(suite: Suite, options: dict[str, Any]) -> list[str]:
 
 
 def prompt_manifest(suite: Suite) -> dict[str, str]:
-    path = BENCHMARKS_DIR / suite.prompt_files["manifest"]
+    # beside the suite's YAML (an --include-path copy brings its own)
+    folder = suite.yaml_path.parent if suite.yaml_path else BENCHMARKS_DIR
+    path = folder / suite.prompt_files["manifest"]
     out = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         digest, name = line.split(None, 1)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+# decisions and aggregation: named here, so the suite's dependency on its rules is an import
+from ..rules import geneval as rules  # noqa: F401
 from ..io import atomic_write_text
 from ..types import PromptItem
 from .spec import Suite

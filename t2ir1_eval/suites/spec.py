@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import math
 import string
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,10 +14,37 @@ import yaml
 
 from ..errors import ConfigError, DataError
 from ..io import sha256_file
+from ..registry import did_you_mean
 from ..types import PromptItem
 from .data import DataResolver, FileSpec
 
-BENCHMARKS_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+def bundled_dir(checkout_folder: str, package: str) -> Path:
+    """A checkout reads (and users edit) ``<checkout>/<folder>``; an installed wheel carries the same
+    files as package data (setup.py maps them), found through importlib.resources."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "setup.cfg").is_file() and (root / checkout_folder).is_dir():
+        return root / checkout_folder
+    from importlib.resources import files
+
+    # the data folders are namespace packages (no __init__.py); resolve them through the real package
+    top, _, sub = package.partition(".")
+    return Path(str(files(top).joinpath(*sub.split("."))))
+
+
+BENCHMARKS_DIR = bundled_dir("benchmarks", "t2ir1_eval.suite_specs")
+#: extra folders of suite YAML (``--include-path``), searched before the bundled suites
+INCLUDE_PATHS: list[Path] = []
+
+
+def add_include_path(path: Path) -> None:
+    """Let users add their own suite YAML (as lm-eval's ``--include_path``)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"--include-path {path}: expected a folder of suite YAML files, found no such folder")
+    if not any(path.glob("*.yaml")):
+        raise ConfigError(f"--include-path {path}: expected suite YAML files (*.yaml) in it, found none")
+    if path not in INCLUDE_PATHS:
+        INCLUDE_PATHS.insert(0, path)
 
 
 @dataclass
@@ -69,6 +95,8 @@ class Suite:
     grid: tuple[int, int] | None = None
     prompt_files: dict[str, str] | None = None
     yaml_path: Path | None = None
+    #: column -> {"mean_of": [columns], "help": ...}: computed by the tool, never stored by hand
+    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- construction
@@ -102,6 +130,7 @@ class Suite:
             grid=tuple(d["grid"]) if d.get("grid") else None,
             prompt_files=data.get("prompt_files"),
             yaml_path=Path(path),
+            derived=dict(d.get("derived") or {}),
             raw=d,
         )
 
@@ -110,9 +139,14 @@ class Suite:
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_name)
 
-    @cached_property
+    @property
     def rules(self) -> ModuleType:
-        return importlib.import_module(f"t2ir1_eval.rules.{self.module_name.rsplit('.', 1)[1]}")
+        """The rules module (decide + aggregate) the suite module imports by name as ``rules``."""
+        rules = getattr(self.module, "rules", None)
+        if not isinstance(rules, ModuleType):
+            raise ConfigError(f"suite {self.name}: module {self.module_name} names no rules module; expected "
+                              f"`from ..rules import <suite> as rules` in it")
+        return rules
 
     # ----------------------------------------------------------------- options
     def resolve_options(self, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -195,10 +229,7 @@ class Suite:
 
     def aggregate(self, rows: list[dict[str, Any]], options: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         """(table column (display name) -> value, by the benchmark's own averaging; everything else the rules report)."""
-        if hasattr(self.rules, "aggregate"):
-            result = self.rules.aggregate(rows, options)
-        else:
-            result = self.module.aggregate(self, rows, options)
+        result = self.rules.aggregate(rows, options)
         shown = self.display_scores(result)
         columns = set(self.table_columns) | {c.get("display", k) for k, c in self.categories.items()}
         scores = {k: float(v) for k, v in shown.items() if k in columns and isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -221,13 +252,15 @@ class Suite:
         return self.categories.get(category, {}).get("display", category)
 
 
-def mean(values: list[float]) -> float:
-    return math.fsum(values) / len(values) if values else float("nan")
-
-
 # --------------------------------------------------------------------- registry
 def suite_paths() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(BENCHMARKS_DIR.glob("*.yaml"))}
+    paths = {p.stem: p for p in sorted(BENCHMARKS_DIR.glob("*.yaml"))}
+    for folder in reversed(INCLUDE_PATHS):  # user folders override a bundled suite of the same name
+        paths.update({p.stem: p for p in sorted(folder.glob("*.yaml"))})
+    if not paths:
+        raise ConfigError(f"no suite YAML found in {BENCHMARKS_DIR}: the installation is incomplete "
+                          f"(reinstall t2ir1-eval, or pass --include-path DIR)")
+    return paths
 
 
 def load_suite(name: str) -> Suite:
@@ -235,9 +268,6 @@ def load_suite(name: str) -> Suite:
     aliases = {"compbench": "t2i-compbench", "t2i_compbench": "t2i-compbench", "dpg": "dpg-bench", "dpg_bench": "dpg-bench"}
     key = aliases.get(name, name)
     if key not in paths:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(paths) + list(aliases), n=1, cutoff=0.5)
-        hint = f" Did you mean {aliases.get(close[0], close[0])!r}?" if close else ""
+        hint = did_you_mean(name, list(paths) + list(aliases), aliases)
         raise ConfigError(f"unknown suite {name!r}.{hint} Known suites: {', '.join(paths)}")
     return Suite.from_yaml(paths[key])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import DataError
+# decisions and aggregation: named here, so the suite's dependency on its rules is an import
+from ..rules import t2i_compbench as rules  # noqa: F401
 from ..types import PromptItem
-from .spec import Suite, mean
+from .spec import Suite
 
 CATEGORIES = ["color", "shape", "texture", "spatial", "non_spatial", "complex", "3d_spatial", "numeracy"]
-AVERAGE6 = ["color", "shape", "texture", "spatial", "non_spatial", "complex"]  # T2I-R1 Table 1
 
 
 def _file_key(category: str, options: dict[str, Any]) -> str:
@@ -53,13 +54,3 @@ def layout_fields(item: PromptItem, file_index: int) -> dict[str, Any]:
         raise DataError(f"T2I-CompBench prompt {item.prompt!r} contains '_': the official evaluators split file names "
                         f"on '_' and would misread it")
     return {"index": item.metadata["row"] * 10 + file_index}
-
-
-def aggregate(suite: Suite, rows: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, float]:
-    by_cat: dict[str, list[float]] = {}
-    for r in rows:
-        by_cat.setdefault(r["category"], []).append(float(r["decision"]["score"]))
-    scores = {c: mean(v) for c, v in by_cat.items()}
-    if all(c in scores for c in AVERAGE6):
-        scores["Average6"] = mean([scores[c] for c in AVERAGE6])
-    return scores

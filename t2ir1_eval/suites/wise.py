@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from ..errors import DataError
+# decisions and aggregation: named here, so the suite's dependency on its rules is an import
+from ..rules import wise as rules  # noqa: F401
 from ..types import PromptItem
 from .spec import Suite
 

@@ -21,6 +21,7 @@ def tiny_blip_vqa(
     hidden_size: int = 32,
     patch_size: int = 8,
     yes_no_bias: float = 0.0,
+    vision_layer_norm_eps: float = 1e-5,
 ) -> tuple[Any, Any]:
     """Return ``(model, processor)``: a deterministic (per ``seed``) tiny BLIP VQA in eval mode.
 
@@ -81,6 +82,7 @@ def tiny_blip_vqa(
             num_attention_heads=heads,
             image_size=image_size,
             patch_size=patch_size,
+            layer_norm_eps=vision_layer_norm_eps,  # 1e-6 is BLIP's own ViT (the conversion tests)
         ),
         projection_dim=16,
     )

@@ -151,7 +151,7 @@ def save_tiny_original(folder: str, seed: int = 0, weights: str = "safetensors")
     import json
     from pathlib import Path
 
-    from ..generators.janus_convert import to_original_layout
+    from ..models.janus_layout import to_original_layout
 
     model, tokenizer = build_tiny_janus(seed=seed)
     out = Path(folder)
@@ -183,7 +183,7 @@ def save_tiny_original(folder: str, seed: int = 0, weights: str = "safetensors")
         },
         "vision_config": {"cls": "CLIPVisionTower", "model_type": "vision",
                           "params": {"image_size": cfg.vision_config.image_size, "model_name": "tiny_siglip",
-                                     "num_heads": cfg.vision_config.num_attention_heads,
+                                     "heads": cfg.vision_config.num_attention_heads,
                                      "select_feature": "same", "select_layer": -1}},
     }
     (out / "config.json").write_text(json.dumps(original_config, indent=2))

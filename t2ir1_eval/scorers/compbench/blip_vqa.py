@@ -3,14 +3,20 @@
 Official recipe (BLIPvqa_eval): BLIP ViT-B VQA capfilt-large at 480 px, bicubic square resize,
 CLIP normalisation; one question per spaCy noun chunk (``"<chunk>?"``, cleaned); the question's
 first token replaced by ``[ENC]``; one decoder step from ``[DEC]``; softmax over the vocabulary;
-``p = P(yes) / (P(yes) + P(no))``. Here through transformers' ``BlipForQuestionAnswering``
-(``Salesforce/blip-vqa-capfilt-large``), whose processor defaults to 384 px: we do our own
-480-px preprocessing and let the vision embeddings interpolate the position table (bicubic,
-as BLIP's loader does). Raw output per image: the phrases, the questions asked and
+``p = P(yes) / (P(yes) + P(no))``. Raw output per image: the phrases, the questions asked and
 P(yes)/P(no)/p per phrase; the rules (``t2ir1_eval.rules.t2i_compbench``) round and multiply.
 
-All phrases of all images of a batch go through the text encoder together (``question_batch``
-pairs of equal token length at a time), each image's vision features computed once.
+Weights (``model_id``): ``"original"`` (default) is Salesforce's release file
+``model_base_vqa_capfilt_large.pth``, the one the official scorer runs, read through
+``blip_convert`` into transformers' BLIP modules with its own 480-px (901-entry) position table
+and BLIP's LayerNorm eps 1e-6. ``Salesforce/blip-vqa-capfilt-large`` (hub, converted at 384 px,
+eps 1e-5) still loads, its table re-interpolated to 480 px, labelled not comparable.
+
+All phrases of all images of a batch go through the text encoder together, ``question_batch`` at
+a time (sorted by length, so padding stays short), each image's vision features computed once.
+The decoder step is run layer by layer here because transformers 5.24 drops the decoder's
+cross-attention mask (``decoder_first_step``); with the mask routed, padded and unpadded
+questions give the same answers.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 
 from ...context import ScorerContext
 from ...errors import BackendUnavailable
+from ...registry import TINY_MODELS
 from ...types import Sample
 from ..base import Scorer
 from . import nlp
@@ -29,7 +36,9 @@ from .common import CLIP_MEAN, CLIP_STD, load_rgb, prompt_for, to_chw
 
 log = logging.getLogger(__name__)
 
-MODEL_ID = "Salesforce/blip-vqa-capfilt-large"
+MODEL_ID = "original"
+#: transformers-format conversion at 384 px: a labelled, non-comparable fallback
+HUB_MODEL_ID = "Salesforce/blip-vqa-capfilt-large"
 #: ids in BLIP's bert-base-uncased tokenizer (the official code hard-codes them)
 OFFICIAL_IDS = {"dec": 30522, "enc": 30523, "yes": 2748, "no": 2053}
 QUESTION_MAX_TOKENS = 35
@@ -55,8 +64,15 @@ class BlipVqaScorer(Scorer):
         device: str | None = None,
         seed: int = 0,
         batch_size: int | None = None,
+        tokenizer: str | None = None,
+        med_config: str | None = None,
+        vit_heads: int | None = None,
     ) -> None:
         self.context = context
+        self.tokenizer_source = tokenizer
+        self.med_config = med_config
+        self.vit_heads = int(vit_heads) if vit_heads is not None else None
+        self.weights_info: dict[str, Any] = {}
         self.model_id = model_id
         self.revision = revision
         self.image_size = int(image_size)
@@ -81,25 +97,16 @@ class BlipVqaScorer(Scorer):
         import torch
 
         if self.model_id == "tiny":
-            from ...tiny.blip import tiny_blip_vqa
-
             # patch 16 on a 32-px table: 480 px means a 2x2 -> 30x30 interpolation, like 384 -> 480
-            model, processor = tiny_blip_vqa(image_size=32, patch_size=16, seed=self.seed)
+            model, processor = TINY_MODELS.load("blip-vqa")(image_size=32, patch_size=16, seed=self.seed)
             tokenizer = processor.tokenizer
+            self.weights_info = {"weights": "random (tiny)", "comparable": False}
         else:
-            from transformers import AutoTokenizer, BlipForQuestionAnswering
+            from . import blip_weights
 
-            try:
-                model = BlipForQuestionAnswering.from_pretrained(self.model_id, revision=self.revision,
-                                                                 cache_dir=_hub_cache(self.context))
-                tokenizer = AutoTokenizer.from_pretrained(self.model_id, revision=self.revision,
-                                                          cache_dir=_hub_cache(self.context))
-            except OSError as exc:
-                raise BackendUnavailable(
-                    f"could not load BLIP VQA {self.model_id!r}: expected a hub id reachable from here or a local "
-                    f"folder, found: {exc}. Download it once with `huggingface-cli download {self.model_id}`, "
-                    f"or use model_id='tiny' for tests"
-                ) from exc
+            model, tokenizer, self.weights_info = blip_weights.load(
+                self.model_id, self.revision, self.context, tokenizer=self.tokenizer_source,
+                med_config=self.med_config, vit_heads=self.vit_heads, image_size=self.image_size)
         dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[self.dtype_name]
         self._model = model.to(device=self.device_name, dtype=dtype).eval()
         self._tokenizer = tokenizer
@@ -175,19 +182,13 @@ class BlipVqaScorer(Scorer):
                 px = self.pixel_values(images[i:i + self.image_batch]).to(dev, dtype)
                 feats.append(model.vision_model(pixel_values=px, interpolate_pos_encoding=interpolate).last_hidden_state)
             image_states = torch.cat(feats)
-            # transformers 5.x drops the decoder's cross-attention mask (BlipTextLayer passes it as
-            # attention_mask, which the cross-attention ignores), so padded questions would leak
-            # padding into P(yes). Upstream masks padding; equal-length chunks need no padding at all.
+            # sorted by token length so each chunk pads little; the padding is masked in the
+            # encoder's self-attention and (decoder_first_step) in the decoder's cross-attention
             lengths = [len(ids) for ids in self._tokenizer([q for _, _, q in pairs], truncation=True,
                                                            max_length=QUESTION_MAX_TOKENS)["input_ids"]]
             order = sorted(range(len(pairs)), key=lambda k: lengths[k])
             by_pair: dict[int, tuple[float, float, float]] = {}
-            chunks: list[list[int]] = []
-            for k in order:
-                if chunks and lengths[chunks[-1][0]] == lengths[k] and len(chunks[-1]) < self.question_batch:
-                    chunks[-1].append(k)
-                else:
-                    chunks.append([k])
+            chunks = [order[i:i + self.question_batch] for i in range(0, len(order), self.question_batch)]
             for chunk_ids in chunks:
                 chunk = [pairs[k] for k in chunk_ids]
                 tok = self._tokenizer([q for _, _, q in chunk], padding="longest", truncation=True,
@@ -200,8 +201,7 @@ class BlipVqaScorer(Scorer):
                 q = model.text_encoder(input_ids=ids, attention_mask=mask, encoder_hidden_states=states,
                                        encoder_attention_mask=image_mask).last_hidden_state
                 start = torch.full((len(chunk), 1), self.ids["dec"], dtype=torch.long, device=dev)
-                logits = model.text_decoder(input_ids=start, encoder_hidden_states=q, encoder_attention_mask=mask,
-                                            reduction="none").logits[:, 0, :]
+                logits = decoder_first_step(model.text_decoder, start, q, mask)
                 prob = torch.softmax(logits.float(), dim=1)
                 py, pn = prob[:, self.ids["yes"]], prob[:, self.ids["no"]]
                 p = py / (py + pn)  # float32, as upstream
@@ -218,11 +218,14 @@ class BlipVqaScorer(Scorer):
             "version": self.version,
             "model_id": self.model_id,
             "revision": self.revision or getattr(cfg, "_commit_hash", None),
-            "comparable": self.model_id != "tiny",
+            **self.weights_info,
             "image_size": self.image_size,
             "resize": "square, PIL bicubic",
             "position_embeddings": (f"interpolated {cfg.vision_config.image_size}->{self.image_size} px (bicubic)"
-                                    if self.image_size != cfg.vision_config.image_size else "native"),
+                                    if self.image_size != cfg.vision_config.image_size
+                                    else f"native {cfg.vision_config.image_size} px"),
+            "vision_layer_norm_eps": cfg.vision_config.layer_norm_eps,
+            "decoder_cross_attention_mask": "question padding mask (routed by decoder_first_step)",
             "token_ids": self.ids,
             "token_ids_match_official": self.ids == OFFICIAL_IDS if self.model_id != "tiny" else None,
             "np_num": self.np_num,
@@ -236,6 +239,25 @@ class BlipVqaScorer(Scorer):
         self._model = None
 
 
-def _hub_cache(context: ScorerContext) -> str | None:
-    # the user's HF cache by default; the harness cache only when the run asks for it
-    return str(context.options["hf_cache_dir"]) if context.options.get("hf_cache_dir") else None
+def decoder_first_step(decoder: Any, start: Any, question_states: Any, question_mask: Any) -> Any:
+    """Logits of BLIP's text decoder at its first step, the question padding masked.
+
+    transformers 5.24's ``BlipTextLayer`` hands ``encoder_attention_mask`` to the cross-attention
+    as ``attention_mask``, which ``BlipTextSelfAttention`` ignores when it cross-attends: padded
+    question tokens get attention weight. BLIP's med.py masks them. So the decoder's submodules
+    are called here with the mask where the cross-attention reads it. One token from ``[DEC]``:
+    its causal self-attention sees only itself and needs no mask.
+    """
+    import torch
+
+    bert = decoder.bert
+    hidden = bert.embeddings(input_ids=start)
+    # additive mask, (batch, 1, 1, keys): 0 where attended, the dtype's minimum on padding
+    blocked = (1.0 - question_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+    for layer in bert.encoder.layer:
+        attended, _ = layer.attention(hidden)
+        context_layer, _ = layer.crossattention.self(attended, encoder_hidden_states=question_states,
+                                                     encoder_attention_mask=blocked)
+        crossed = layer.crossattention.output(context_layer, attended)
+        hidden = layer.feed_forward_chunk(crossed)
+    return decoder.cls(hidden)[:, 0, :]

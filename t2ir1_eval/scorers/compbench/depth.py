@@ -22,6 +22,7 @@ import numpy as np
 
 from ...context import ScorerContext
 from ...errors import BackendUnavailable
+from ...registry import TINY_MODELS
 from ...types import Sample
 from .common import load_rgb, resize_short_side, to_chw
 from .unidet import INPUT_MAX_SIZE, INPUT_SIZE, CompBenchDetectionScorer
@@ -34,9 +35,7 @@ def load_dpt(model_id: str, device: str = "cpu", dtype: str = "float32", revisio
     import torch
 
     if model_id == "tiny":
-        from ...tiny.dpt import tiny_dpt_hybrid
-
-        model = tiny_dpt_hybrid(seed)
+        model = TINY_MODELS.load("dpt-hybrid")(seed)
     else:
         from transformers import DPTForDepthEstimation
 

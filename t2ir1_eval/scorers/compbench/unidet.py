@@ -14,6 +14,14 @@ sorted), in the detector's *input* space: the image resized by torchvision's
 ``Resize(479, max_size=480)`` (a square image becomes 479x479). That is the space the official
 rules see, so the 150-px and depth rules apply unchanged.
 
+Score threshold: the official detector keeps every detection scored above **0.1**. Both UniDet
+configs use ``UnifiedCascadeROIHeads``, whose inference (UniDet_eval/experts/obj_detection/unidet/
+modeling/roi_heads/unified_roi_heads.py) passes a hard-coded 0.1 to ``fast_rcnn_inference``, so
+``--confidence-threshold 0.5`` / ``ROI_HEADS.SCORE_THRESH_TEST`` has no effect on these boxes. The
+worker runs that code and inherits the 0.1; the JSON source applies it too (a no-op on official
+detections) and the synthetic source draws scores from (0.1, 1]. The 2D rule's final "< 0.5 -> 0"
+is a different threshold, on the image score, and stays in the rules.
+
 This module imports only the standard library, numpy and PIL at load time: the worker runs it
 in a detectron2 environment that may lack transformers and spaCy.
 """
@@ -39,6 +47,8 @@ from .common import load_rgb, resize_short_side, short_side_size
 log = logging.getLogger(__name__)
 
 INPUT_SIZE, INPUT_MAX_SIZE = 479, 480
+#: the score a detection must exceed to reach the rules: hard-coded in UniDet's cascade ROI heads
+EFFECTIVE_SCORE_THRESHOLD = 0.1
 CHECKPOINTS = {
     # name: (config under UniDet_eval/experts/obj_detection/configs/, weights under experts/expert_weights/)
     "RS200": ("Unified_learned_OCIM_RS200_6x+2x.yaml", "Unified_learned_OCIM_RS200_6x+2x.pth"),
@@ -91,7 +101,9 @@ class UniDetScorer(Scorer):
 
     Input quirks kept: PIL ``Resize(479, max_size=480)`` (bilinear), channels reversed to BGR
     although the config says RGB, ``height``/``width`` = the resized size (so boxes stay in
-    that space), confidence threshold 0.5, fp16 autocast on CUDA (accelerate's fp16 upstream).
+    that space), fp16 autocast on CUDA (accelerate's fp16 upstream). ``confidence_threshold``
+    (upstream 0.5) is written into the config as upstream does, but the cascade ROI heads ignore
+    it: detections scored above :data:`EFFECTIVE_SCORE_THRESHOLD` (0.1) come out.
     """
 
     name = "unidet-detector"
@@ -198,7 +210,11 @@ class UniDetScorer(Scorer):
 
         d = {"name": self.name, "version": self.version, "checkpoint": self.checkpoint,
              "weights": str(getattr(self, "weights_path", self.weights)),
-             "confidence_threshold": self.confidence_threshold, "fp16_autocast": self.fp16,
+             "confidence_threshold": self.confidence_threshold,
+             "effective_score_threshold": EFFECTIVE_SCORE_THRESHOLD,
+             "threshold_note": "UnifiedCascadeROIHeads passes a hard-coded 0.1 to fast_rcnn_inference; "
+                               "confidence_threshold does not reach these boxes",
+             "fp16_autocast": self.fp16,
              "input": "PIL Resize(479, max_size=480) bilinear, BGR, height/width = resized size",
              "comparable": True, "torch": torch.__version__}
         try:
@@ -229,7 +245,8 @@ class JsonDetectionScorer(Scorer):
 
     A record is a list of ``[label name or class id, score, [x0, y0, x1, y1]]`` in detector order,
     or ``{"detections": [...], "box_space": "input" | "original"}``: "original" boxes (image
-    pixels) are scaled into the 479/480 input space the rules expect.
+    pixels) are scaled into the 479/480 input space the rules expect. Detections scored at or
+    below 0.1 are dropped (the official detector never emits them); everything above 0.1 is kept.
     """
 
     name = "unidet-json"
@@ -275,15 +292,18 @@ class JsonDetectionScorer(Scorer):
                 sx, sy = (iw / size[0], ih / size[1]) if space == "original" else (1.0, 1.0)
                 norm = [[self._label(d[0]), float(d[1]),
                          [float(d[2][0]) * sx, float(d[2][1]) * sy, float(d[2][2]) * sx, float(d[2][3]) * sy]]
-                        for d in dets]
-                out.append(detection_record(norm, size, f"json:{self.checkpoint}"))
+                        for d in dets if float(d[1]) > EFFECTIVE_SCORE_THRESHOLD]
+                record = detection_record(norm, size, f"json:{self.checkpoint}")
+                if len(norm) < len(dets):
+                    record["dropped_at_or_below_0.1"] = len(dets) - len(norm)
+                out.append(record)
             except Exception as exc:
                 out.append({"error": f"{type(exc).__name__}: {exc}"})
         return out
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "source": str(self.source), "checkpoint": self.checkpoint,
-                "comparable": self.checkpoint in CHECKPOINTS}
+                "effective_score_threshold": EFFECTIVE_SCORE_THRESHOLD, "comparable": self.checkpoint in CHECKPOINTS}
 
 
 class SyntheticDetector(Scorer):
@@ -294,7 +314,7 @@ class SyntheticDetector(Scorer):
     """
 
     name = "synthetic-detector"
-    version = "1"
+    version = "2"  # 2: scores from (0.1, 1], the official detector's range (were [0.5, 1))
     batch_size = 64
 
     def __init__(self, context: ScorerContext, seed: int = 0, labels_file: str | None = None) -> None:
@@ -321,14 +341,16 @@ class SyntheticDetector(Scorer):
             for _ in range(rng.randint(0, 4)):
                 x0, y0 = rng.uniform(0, w * 0.7), rng.uniform(0, h * 0.7)
                 box = [x0, y0, min(w, x0 + rng.uniform(20, w * 0.5)), min(h, y0 + rng.uniform(20, h * 0.5))]
-                dets.append([rng.choice(pool), rng.uniform(0.5, 1.0), box])
+                # (0.1, 1]: the official detector's effective score range (see EFFECTIVE_SCORE_THRESHOLD)
+                score = EFFECTIVE_SCORE_THRESHOLD + (1.0 - EFFECTIVE_SCORE_THRESHOLD) * (1.0 - rng.random())
+                dets.append([rng.choice(pool), score, box])
             dets.sort(key=lambda d: -d[1])
             out.append(detection_record(dets, img.size, "synthetic"))
         return out
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "comparable": False,
-                "note": "synthetic detections for smoke runs, not a detector"}
+                "score_range": "(0.1, 1]", "note": "synthetic detections for smoke runs, not a detector"}
 
 
 # ---------------------------------------------------------------------------------------------- the scorer

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...registry import TINY_MODELS
+
 #: the real model a non-tiny run loads (BLIP ViT-B VQA, COCO/VQAv2 fine-tuned)
 DEFAULT_MODEL_ID = "Salesforce/blip-vqa-base"
 
@@ -36,10 +38,8 @@ class HfBlipVqa:
         self.device = device
         self.max_new_tokens = max_new_tokens
         if self.model_id == "tiny":
-            from ...tiny.blip import tiny_blip_vqa
-
             # yes/no bias: random weights would otherwise answer with random word pieces
-            self.model, self.processor = tiny_blip_vqa(image_size=tiny_image_size, seed=seed, extra_words=tiny_words or (),
+            self.model, self.processor = TINY_MODELS.load("blip-vqa")(image_size=tiny_image_size, seed=seed, extra_words=tiny_words or (),
                                                          yes_no_bias=tiny_yes_no_bias)
         else:
             from transformers import BlipForQuestionAnswering, BlipProcessor

@@ -11,6 +11,9 @@ Almost everything is a rename. Three tensor changes:
 * the transformer decoder's self-attention ``in_proj`` splits into q / k / v (transformers'
   cross-attention is an ``nn.MultiheadAttention`` and keeps the fused form).
 
+The transformers config of that model (``geneval_config``) lives here too: keys and config are
+the conversion, which the detector (``mask2former``) uses and this module never imports back.
+
 Usage: ``t2ir1-eval convert geneval-mask2former SRC.pth DST_DIR`` -> ``convert_checkpoint``.
 """
 
@@ -24,6 +27,7 @@ from typing import Any, Callable
 import torch
 
 from ...errors import ConfigError
+from ...io import sha256_file
 
 #: bump when the mapping changes (names the cache of checkpoints converted on load)
 CONVERTER_VERSION = "1"
@@ -37,6 +41,22 @@ TD = "model.transformer_module."
 UNUSED_TARGETS = ("model.pixel_level_module.encoder.swin.layernorm.", "criterion.empty_weight")
 #: mmdet keys that have no HF target (buffers recomputed by transformers)
 IGNORED_SOURCES = (re.compile(r"relative_position_index$"), re.compile(r"^data_preprocessor\."))
+
+
+def geneval_config() -> Any:
+    """transformers config equal to mmdet's Mask2Former Swin-S COCO-instance model."""
+    from transformers import Mask2FormerConfig, SwinConfig
+
+    backbone = SwinConfig(image_size=224, patch_size=4, embed_dim=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24],
+                          window_size=7, mlp_ratio=4.0, qkv_bias=True, drop_path_rate=0.3,
+                          out_features=["stage1", "stage2", "stage3", "stage4"])
+    return Mask2FormerConfig(
+        backbone_config=backbone, num_labels=80, num_queries=100, hidden_dim=256, feature_size=256,
+        mask_feature_size=256, encoder_feedforward_dim=1024, dim_feedforward=2048, encoder_layers=6,
+        # transformers counts the prediction from the initial queries as a decoder layer: 9 mmdet layers + 1
+        decoder_layers=10, num_attention_heads=8, common_stride=4, feature_strides=[4, 8, 16, 32],
+        use_pretrained_backbone=False, use_timm_backbone=False,
+    )
 
 
 def _merge_perm(channels: int) -> torch.Tensor:
@@ -188,8 +208,6 @@ def convert_checkpoint(src: str | Path, dst: str | Path, config_builder: Callabl
     (config.json + model.safetensors + conversion.json with the source's sha256)."""
     from transformers import Mask2FormerForUniversalSegmentation
 
-    from ...io import sha256_file
-    from .mask2former import geneval_config
 
     src, dst = Path(src), Path(dst)
     if not src.is_file():

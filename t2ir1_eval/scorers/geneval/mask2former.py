@@ -26,6 +26,9 @@ import torch.nn.functional as F
 
 from ...errors import BackendUnavailable, ConfigError
 from ...io import sha256_file
+from ...registry import TINY_MODELS
+# the checkpoint conversion (keys + config) sits below the detector; geneval_config is re-exported
+from .convert_mmdet import CONVERTER_VERSION, check_against, convert_state_dict, geneval_config, load_mmdet_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +42,6 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 TEST_SCALE = (1333, 800)
 PAD_DIVISOR = 32
 PIPELINES = ("mmdet2", "mmdet3")
-
-
-def geneval_config() -> Any:
-    """transformers config equal to mmdet's Mask2Former Swin-S COCO-instance model."""
-    from transformers import Mask2FormerConfig, SwinConfig
-
-    backbone = SwinConfig(image_size=224, patch_size=4, embed_dim=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24],
-                          window_size=7, mlp_ratio=4.0, qkv_bias=True, drop_path_rate=0.3,
-                          out_features=["stage1", "stage2", "stage3", "stage4"])
-    return Mask2FormerConfig(
-        backbone_config=backbone, num_labels=80, num_queries=100, hidden_dim=256, feature_size=256,
-        mask_feature_size=256, encoder_feedforward_dim=1024, dim_feedforward=2048, encoder_layers=6,
-        # transformers counts the prediction from the initial queries as a decoder layer: 9 mmdet layers + 1
-        decoder_layers=10, num_attention_heads=8, common_stride=4, feature_strides=[4, 8, 16, 32],
-        use_pretrained_backbone=False, use_timm_backbone=False,
-    )
 
 
 # ----------------------------------------------------------------------------- pre-processing
@@ -204,9 +191,7 @@ def load_detector(model_id: str | None, device: str | torch.device = "cpu", dtyp
 
     info: dict[str, Any] = {"model_id": model_id}
     if model_id == "tiny":
-        from ...tiny.mask2former import tiny_mask2former
-
-        model = tiny_mask2former()
+        model = TINY_MODELS.load("mask2former")()
         info.update(comparable=False, weights="random (tiny)")
     elif model_id == "random":  # the real Swin-S architecture, random weights: speed runs only
         with torch.random.fork_rng(devices=[]):
@@ -239,16 +224,12 @@ def load_detector(model_id: str | None, device: str | torch.device = "cpu", dtyp
             model = Mask2FormerForUniversalSegmentation.from_pretrained(path)
             info.update(weights=str(path), format="transformers")
         elif path.is_file():
-            from .convert_mmdet import CONVERTER_VERSION, convert_state_dict, load_mmdet_state_dict
-
             sha = sha256_file(path)
             # keyed by the source file and the converter's version, so a fixed mapping never reads a stale copy
             cached = (Path(cache_dir) / "geneval" / f"converted-{sha[:16]}-v{CONVERTER_VERSION}") if cache_dir else None
             if cached is not None and (cached / "config.json").is_file():
                 model = Mask2FormerForUniversalSegmentation.from_pretrained(cached)
             else:
-                from .convert_mmdet import check_against
-
                 model = Mask2FormerForUniversalSegmentation(geneval_config())
                 state, _ = convert_state_dict(load_mmdet_state_dict(path), model.config)
                 check_against(model, state)  # refuse a partial mapping instead of running random layers

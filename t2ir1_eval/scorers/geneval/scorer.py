@@ -31,7 +31,7 @@ from .colour import object_crop
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("mask2former", "mmdet")
+BACKENDS = ("mask2former", "mmdet", "synthetic")
 #: open_clip ViT-L-14 pretrained="openai" = these weights
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 
@@ -123,6 +123,11 @@ class GenEvalScorer(Scorer):
         self._worker = None
         self.timings: dict[str, float] = defaultdict(float)
 
+        if backend == "synthetic":  # smoke runs only: seeded pseudo-detections, labelled as such
+            from .synthetic import SyntheticGenEvalDetector
+
+            self._worker = SyntheticGenEvalDetector(context, self.class_names)
+            return
         if backend == "mmdet" and mmdet_python:
             # everything (detector and CLIP) runs in the other interpreter
             from ..worker import WorkerScorer

@@ -14,77 +14,16 @@ Decoding follows the protocol: temperature 0 -> greedy; ``max_tokens`` -> ``max_
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import threading
 import time
 from typing import Any
 
+from ...registry import TINY_MODELS
+
 TINY = "tiny"
 #: the name a tiny judge reports, so no table can mistake it for a real one
 TINY_NAME = "tiny-random-llava"
-_TINY_CHAT_TEMPLATE = (
-    "{% for m in messages %}{{ m['role'].upper() }}: {% if m['content'] is string %}{{ m['content'] }}"
-    "{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}<image>{% elif c['type'] == 'text' %}"
-    "{{ c['text'] }}{% endif %}{% endfor %}{% endif %}{{ '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
-)
-
-
-@functools.lru_cache(maxsize=1)
-def build_tiny_llava(seed: int = 0) -> tuple[Any, Any]:
-    """A ~70 k-parameter LLaVA and its processor, built offline from the real config classes.
-
-    Memoised: it is deterministic and read-only, so every tiny judge in a process shares one.
-    """
-    import torch
-    from transformers import (
-        CLIPImageProcessorPil,
-        CLIPVisionConfig,
-        LlamaConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        PreTrainedTokenizerFast,
-    )
-
-    from ...tiny.tokenizers import byte_level_bpe
-
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=byte_level_bpe(["<pad>", "<s>", "</s>", "<image>"], bos="<s>"),
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        chat_template=_TINY_CHAT_TEMPLATE,
-        extra_special_tokens={"image_token": "<image>"},
-    )
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-        tokenizer=tok,
-        patch_size=8,
-        vision_feature_select_strategy="default",
-        chat_template=_TINY_CHAT_TEMPLATE,
-        image_token="<image>",
-        num_additional_image_tokens=1,
-    )
-    config = LlavaConfig(
-        text_config=LlamaConfig(
-            vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
-            pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        ),
-        vision_config=CLIPVisionConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32, patch_size=8,
-        ),
-        image_token_id=tok.convert_tokens_to_ids("<image>"),
-        vision_feature_layer=-2,
-        vision_feature_select_strategy="default",
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlavaForConditionalGeneration(config).eval()
-    model.generation_config.pad_token_id = tok.pad_token_id
-    return model, processor
 
 
 def _to_hf_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -126,7 +65,7 @@ class TransformersJudge:
         self._lock = threading.Lock()
         self._transformers_version = transformers.__version__
         if self.tiny:
-            self.model, self.processor = build_tiny_llava()
+            self.model, self.processor = TINY_MODELS.load("llava")()
             # a random model rarely stops by itself; 2000 new tokens x 3 attempts would take minutes
             self.max_new_tokens = max_new_tokens or 24
         else:
