@@ -38,6 +38,18 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, Any]:
     return out
 
 
+def _batch_size(ctx: Any, param: Any, value: str | None) -> int | str | None:
+    if value is None or str(value).lower() == "auto":
+        return None if value is None else "auto"
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise click.BadParameter(f"expected a positive integer or auto, found {value!r}")
+    return n
+
+
 def _scorer_pairs(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for key, val in _pairs(values, "--scorer-option").items():
@@ -176,7 +188,8 @@ def run_options(fn: Callable) -> Callable:
         click.option("--allow-missing", is_flag=True, help="Score missing images as failures instead of stopping."),
         click.option("--device", default="auto", show_default=True),
         click.option("--dtype", default="auto", show_default=True, help="auto = bf16 on GPU, fp32 on CPU."),
-        click.option("--batch-size", type=int, help="Generator batch size (images per forward)."),
+        click.option("--batch-size", callback=_batch_size, help="Generator batch size (images per forward), or auto: "
+                     "the largest that fits in free GPU memory (Janus; recorded in the run's config)."),
         click.option("--dry-run", is_flag=True, help="Print the exact model inputs of the first prompts; load no weights."),
         include_option,
     ]

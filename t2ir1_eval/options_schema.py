@@ -240,6 +240,11 @@ def generator_specs(generator: str) -> dict[str, OptSpec]:
                 continue
             specs[name] = spec_from_annotation(name, f.type, f.default)
         specs["cache"] = spec_from_annotation("cache", "str", "static")
+        # the decode loop's knobs (generators/janus.py, janus_static.py)
+        specs["loop"] = OptSpec("str", choices=("static", "eager"))
+        specs["compile"] = OptSpec("str", choices=("auto", "none", "graphs", "inductor"))
+        specs["cfg_dtype"] = OptSpec("str", choices=("model", "float32"))
+        specs["decode_chunk"] = OptSpec("int", 1, 4096)
         specs["tiny_seed"] = spec_from_annotation("tiny_seed", "int", 0)
     elif generator == "flux":
         from .generators.flux import KNOBS

@@ -19,7 +19,7 @@ PACKAGE = "t2ir1_eval"
 #: lowest first; a module may import its own layer or a lower one, never a higher one
 LAYERS: list[tuple[str, list[str]]] = [
     ("ground", ["t2ir1_eval", "errors", "types", "io", "seeding", "context", "registry", "images", "distributed",
-                "provenance", "progress", "redact", "runlock", "checkpoints", "run_checks"]),
+                "provenance", "progress", "redact", "runlock", "checkpoints", "run_checks", "writer"]),
     ("domain", ["rules", "models", "store", "tiny"]),
     ("components", ["options_schema", "suites", "generators", "scorers"]),
     ("stages", ["stages"]),

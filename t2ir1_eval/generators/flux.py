@@ -86,6 +86,8 @@ class FluxGenerator(Generator):
         self.revision = revision
         self.device = resolve_device(device)
         self.torch_dtype = resolve_dtype(dtype, self.device)
+        if not str(batch_size).isdigit():
+            raise ConfigError(f"the flux generator takes a numeric batch size, found {batch_size!r}")
         self.batch_size = int(batch_size)
         self.image_size = (int(self.knobs["width"]), int(self.knobs["height"]))
         self.pipe: Any = None

@@ -55,13 +55,24 @@ def to_uint8_images(pixels: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a, mode="RGB") for a in arr]
 
 
+def to_uint8_array(pixels: torch.Tensor) -> torch.Tensor:
+    """``to_uint8_images``' arithmetic on the tensor's own device (same float32 ops, same
+    truncation toward zero), so only uint8 crosses to the host. [N, H, W, 3] in and out."""
+    return ((pixels.detach().float() + 1) / 2 * 255).clamp_(0, 255).to(torch.uint8)
+
+
 class JanusGenerator(Generator):
     """``JanusGenerator(model_id, recipe, device, dtype, batch_size, revision, **knobs)``.
 
     ``model_id="tiny"`` builds the tiny random model (t2ir1_eval.tiny.janus); a local folder
     or a hub id is loaded in whichever format it is. ``knobs`` override recipe fields
-    (``cfg_weight``, ``image_temperature``, ``image_top_k``, ``cot_max_new_tokens`` ...), and
-    ``cache`` ("static" | "dynamic") picks the image loop's KV cache.
+    (``cfg_weight``, ``image_temperature``, ``image_top_k``, ``cot_max_new_tokens`` ...); the
+    loop's own knobs are ``loop`` ("static" | "eager": the static-shape step of
+    ``janus_static`` or the eager reference loop), ``compile`` ("auto" | "none" | "graphs" |
+    "inductor"; auto = CUDA graphs on CUDA, none elsewhere), ``cfg_dtype`` ("model" | "float32",
+    see ``janus_sampling.cfg_logits``), ``cache`` ("static" | "dynamic"; dynamic implies the
+    eager loop) and ``decode_chunk`` (images per VQ-decoder call). ``batch_size="auto"`` picks
+    the largest batch that fits in free GPU memory (``janus_memory``).
     """
 
     name = "janus"
@@ -72,25 +83,49 @@ class JanusGenerator(Generator):
         recipe: str = "janus-pro",
         device: str = "auto",
         dtype: str = "auto",
-        batch_size: int = 4,
+        batch_size: int | str = 4,
         revision: str | None = None,
         **knobs: Any,
     ) -> None:
+        from .janus_sampling import CFG_DTYPES
+        from .janus_static import resolve_compile
+
         self.cache = str(knobs.pop("cache", "static"))
+        self.loop = "eager" if self.cache == "dynamic" else str(knobs.pop("loop", "static"))
+        knobs.pop("loop", None)
+        if self.loop not in ("static", "eager"):
+            raise ConfigError(f"loop={self.loop!r}: expected static (the static-shape step) or eager (the reference loop)")
+        self.cfg_dtype = str(knobs.pop("cfg_dtype", "model"))
+        if self.cfg_dtype not in CFG_DTYPES:
+            raise ConfigError(f"cfg_dtype={self.cfg_dtype!r}: expected model (as DeepSeek/T2I-R1) or float32")
+        self.decode_chunk = int(knobs.pop("decode_chunk", 16))
+        if self.decode_chunk < 1:
+            raise ConfigError(f"decode_chunk must be >= 1 (images per VQ-decoder call), got {self.decode_chunk}")
+        compile_opt = str(knobs.pop("compile", "auto"))
         self.tiny_seed = int(knobs.pop("tiny_seed", 0))
         self.model_id = model_id
         self.revision = revision
         self.recipe: JanusRecipe = get_recipe(recipe, **knobs)
         self.device = resolve_device(device)
         self.torch_dtype = resolve_dtype(dtype, self.device)
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        self.batch_size = int(batch_size)
+        self.compile = resolve_compile(compile_opt, self.device) if self.loop == "static" else "none"
         self.checkpoint_format = "tiny" if model_id == "tiny" else None
         self.image_size = self._tiny_image_size() if model_id == "tiny" else REAL_IMAGE_SIZE
         self.model: Any = None
         self.tokenizer: Any = None
         self.load_seconds: float | None = None
+        self._decoder: Any = None
+        self.batch_size_auto: dict[str, Any] | None = None
+        if str(batch_size).lower() == "auto":
+            self._check_auto_device()  # before fetching a config.json for nothing
+            self.batch_size = self._auto_batch_size(self._config_dims())
+        else:
+            try:
+                self.batch_size = int(batch_size)
+            except (TypeError, ValueError):
+                raise ConfigError(f"batch_size must be a positive integer or auto, got {batch_size!r}") from None
+            if self.batch_size < 1:
+                raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
 
     # ------------------------------------------------------------------ construction
 
@@ -100,12 +135,50 @@ class JanusGenerator(Generator):
     ) -> "JanusGenerator":
         """Wrap an already-built model (benchmarks, tests); device and dtype are the model's."""
         p = next(model.parameters())
-        gen = cls(model_id=model_id, recipe=recipe, device=str(p.device), dtype=str(p.dtype).replace("torch.", ""), batch_size=batch_size, **knobs)
+        auto = str(batch_size).lower() == "auto"
+        gen = cls(model_id=model_id, recipe=recipe, device=str(p.device), dtype=str(p.dtype).replace("torch.", ""),
+                  batch_size=1 if auto else batch_size, **knobs)
         gen.model, gen.tokenizer = model, tokenizer
         gen.checkpoint_format = "in-memory"
         gen.image_size = gen._model_image_size()
         gen._check_ids()
+        if auto:  # the weights are already in memory: only the decode state has to fit
+            from .janus_memory import text_dims
+
+            gen.batch_size = gen._auto_batch_size(text_dims(model.config.text_config.to_dict()), loaded=True)
         return gen
+
+    # ------------------------------------------------------------------ batch size
+
+    def _config_dims(self) -> dict[str, int]:
+        from .janus_memory import text_dims
+
+        if self.model_id == "tiny":
+            s = TINY_MODELS.load("janus-sizes")
+            return text_dims({"hidden_size": s["hidden"], "num_hidden_layers": s["layers"], "num_attention_heads": s["heads"],
+                              "num_key_value_heads": s["kv_heads"], "intermediate_size": 4 * s["hidden"], "vocab_size": 400})
+        from .janus_convert import resolve_checkpoint
+
+        return text_dims(resolve_checkpoint(self.model_id, self.revision)[1])
+
+    def _check_auto_device(self) -> None:
+        if not str(self.device).startswith("cuda"):
+            raise ConfigError(f"--batch-size auto sizes the batch from free GPU memory, but the device is {self.device}; "
+                              "give a number instead (e.g. --batch-size 4, the default)")
+
+    def _auto_batch_size(self, dims: dict[str, int], loaded: bool = False) -> int:
+        from .janus_memory import auto_batch_size
+
+        r = self.recipe
+        self._check_auto_device()
+        n, basis = auto_batch_size(
+            self.device, dims, torch.finfo(self.torch_dtype).bits // 8, weights_loaded_bytes=0 if loaded else None,
+            prompt_len=128, image_tokens=r.image_tokens or 576, cot_tokens=r.cot_max_new_tokens if r.uses_cot else 0,
+            codebook=16384,
+        )
+        self.batch_size_auto = {"chosen": n, **basis}
+        log.info("--batch-size auto: %d images per batch (%s)", n, basis)
+        return n
 
     @staticmethod
     def _tiny_image_size() -> tuple[int, int]:
@@ -204,9 +277,23 @@ class JanusGenerator(Generator):
             results.extend(self._generate_batch(requests[start : start + self.batch_size]))
         return results
 
-    def _generate_batch(self, batch: list[GenRequest]) -> list[GenResult]:
-        from .janus_sampling import draw_uniforms, generate_image_tokens, generate_text
+    def _loops(self) -> tuple[Any, Any]:
+        """(text loop, image loop): the static-shape decoder's, or the eager reference's."""
+        from .janus_sampling import generate_image_tokens, generate_text
 
+        if self.loop == "eager":
+            return (lambda *a, **k: generate_text(self.model, *a, **k),
+                    lambda *a, **k: generate_image_tokens(self.model, *a, cache=self.cache, **k))
+        if self._decoder is None or self._decoder.model is not self.model:
+            from .janus_static import StaticDecoder
+
+            self._decoder = StaticDecoder(self.model, compile=self.compile)
+        return self._decoder.text, self._decoder.image_tokens
+
+    def _generate_batch(self, batch: list[GenRequest]) -> list[GenResult]:
+        from .janus_sampling import draw_uniforms
+
+        text_loop, image_loop = self._loops()
         r = self.recipe
         t0 = time.time()
         n_text = r.cot_max_new_tokens if r.uses_cot else 0
@@ -214,8 +301,7 @@ class JanusGenerator(Generator):
         cot_inputs: list[str | None] = [r.cot_input(req.item.prompt) for req in batch]
         cots: list[str | None] = [None] * len(batch)
         if r.uses_cot:
-            outs = generate_text(
-                self.model,
+            outs = text_loop(
                 [self.encode(s) for s in cot_inputs],  # type: ignore[arg-type]
                 torch.stack([s[1] for s in streams]),
                 pad_id=self.pad_id,
@@ -228,8 +314,7 @@ class JanusGenerator(Generator):
             # as reason_inference.py: batch_decode(skip_special_tokens=True), no stripping
             cots = [self.tokenizer.decode(o, skip_special_tokens=True) for o in outs]
         image_texts = [r.image_text(req.item.prompt, cot) for req, cot in zip(batch, cots)]
-        tokens = generate_image_tokens(
-            self.model,
+        tokens = image_loop(
             [self.encode(t) + [self.boi_id] for t in image_texts],
             torch.stack([s[0] for s in streams]),
             pad_id=self.pad_id,
@@ -238,14 +323,13 @@ class JanusGenerator(Generator):
             top_k=r.image_top_k,
             top_p=r.image_top_p,
             num_image_tokens=self.num_image_tokens,
-            cache=self.cache,
+            cfg_dtype=self.cfg_dtype,
         )
-        with torch.inference_mode():
-            pixels = self.model.decode_image_tokens(tokens)
-        images = to_uint8_images(pixels)
+        images = self.decode_images(tokens)
         seconds = (time.time() - t0) / len(batch)
         knobs = r.knobs()
         knobs["image_tokens"] = self.num_image_tokens
+        knobs["cfg_dtype"] = self.cfg_dtype
         return [
             GenResult(
                 image=img,
@@ -259,6 +343,18 @@ class JanusGenerator(Generator):
             )
             for req, img, cot_in, text, cot in zip(batch, images, cot_inputs, image_texts, cots)
         ]
+
+    @torch.inference_mode()
+    def decode_images(self, tokens: torch.Tensor) -> list[Image.Image]:
+        """VQ-decode on the model's device in chunks of ``decode_chunk`` images (bounded
+        activation memory at large batches) and convert to uint8 there, so only uint8 pixels
+        cross to the host; PIL images come out (PNG encoding is the writer thread's job)."""
+        arrays = []
+        for start in range(0, tokens.shape[0], self.decode_chunk):
+            pixels = self.model.decode_image_tokens(tokens[start : start + self.decode_chunk])
+            arrays.append(to_uint8_array(pixels).cpu())
+        arr = torch.cat(arrays).numpy()
+        return [Image.fromarray(a, mode="RGB") for a in arr]
 
     # ------------------------------------------------------------------ provenance
 
@@ -276,9 +372,14 @@ class JanusGenerator(Generator):
             "device": self.device,
             "batch_size": self.batch_size,
             "kv_cache": self.cache,
+            "loop": self.loop,
+            "compile": self.compile,
+            "cfg_dtype": self.cfg_dtype,
+            "decode_chunk": self.decode_chunk,
             "sampler": (
                 "inverse-CDF on per-image uniforms from torch.Generator(cpu).manual_seed(seed): image stream first, "
-                "then CoT; logits in float32; CFG rows [cond; uncond], uncond = BOS + pad*(n-2) + <begin_of_image>"
+                "then CoT; generation head and CFG in cfg_dtype, warpers and softmax in float32, CDF in float64; "
+                "CFG rows [cond; uncond], uncond = BOS + pad*(n-2) + <begin_of_image>"
             ),
             "bos": "prepended by the harness (one BOS per input, as DeepSeek's tokenizer)",
             "image_conversion": "clip((x+1)/2*255, 0, 255) -> uint8 (truncation), PNG",
@@ -288,6 +389,8 @@ class JanusGenerator(Generator):
         if self.model_id == "tiny":
             d["comparable"] = False
             d["tiny_seed"] = self.tiny_seed
+        if self.batch_size_auto is not None:
+            d["batch_size_auto"] = self.batch_size_auto
         if self.load_seconds is not None:
             d["load_seconds"] = self.load_seconds
         return d
@@ -296,10 +399,15 @@ class JanusGenerator(Generator):
         # the checkpoint format is only known after loading and follows from model_id + revision
         d = super().identity()
         d.pop("checkpoint_format", None)
-        d.pop("kv_cache", None)
+        # the static and eager loops give identical tokens (tests/test_janus_static.py), so the
+        # loop is recorded in describe() but does not block a resume. ``compile`` stays: with
+        # CUDA graphs the cache length is bucketed, which may move bf16 rounding on a GPU.
+        for k in ("kv_cache", "loop", "decode_chunk", "batch_size_auto"):
+            d.pop(k, None)
         return d
 
     def close(self) -> None:
         self.model = None
+        self._decoder = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -58,6 +58,25 @@ def sample_rows(logits: torch.Tensor, u: torch.Tensor, temperature: float, top_k
     return idx.clamp_(max=probs.shape[-1] - 1)
 
 
+CFG_DTYPES = ("model", "float32")
+
+
+def cfg_logits(head_out: torch.Tensor, b: int, cfg_weight: float, cfg_dtype: str = "model") -> torch.Tensor:
+    """Classifier-free guidance ``u + w (c - u)`` on the generation head's output for rows
+    ``[cond_0..cond_{b-1}, uncond_0..uncond_{b-1}]``, returned in float32 for the sampler.
+
+    ``cfg_dtype="model"`` (default): the head and the CFG arithmetic in the model dtype, as
+    DeepSeek's ``generation_inference.py`` and T2I-R1's inference (bf16 on GPU); the result is
+    then upcast. ``"float32"``: the head's output is upcast first and CFG runs in float32 (this
+    harness's behaviour before the option existed). On a float32 model the two are identical."""
+    if cfg_dtype == "float32":
+        head_out = head_out.float()
+    elif cfg_dtype != "model":
+        raise ValueError(f"cfg_dtype must be one of {CFG_DTYPES}, got {cfg_dtype!r}")
+    cond, unc = head_out[:b], head_out[b:]
+    return (unc + cfg_weight * (cond - unc)).float()
+
+
 def left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(ids, attention_mask, position_ids) with left padding; positions restart at 0 at each
     row's first real token, so padding never shifts a row's rotary positions."""
@@ -111,6 +130,7 @@ def generate_image_tokens(
     top_p: float = 1.0,
     num_image_tokens: int,
     cache: str = "static",
+    cfg_dtype: str = "model",
 ) -> torch.Tensor:
     """CFG image-token sampling for a batch of tokenized prompts ``[BOS, ..., <begin_of_image>]``.
 
@@ -118,7 +138,8 @@ def generate_image_tokens(
     prompt with every position but the first (BOS) and the last (``<begin_of_image>``)
     replaced by ``pad_id`` and fully attended, as DeepSeek's ``tokens[i, 1:-1] = pad_id``.
     Each step: ``logits = u + w (c - u)`` over the whole codebook (float32), warpers, then the
-    row's uniform. Returns ``[B, num_image_tokens]`` VQ ids.
+    row's uniform (``cfg_dtype``: see ``cfg_logits``). Returns ``[B, num_image_tokens]`` VQ ids.
+    This is the eager reference loop; ``janus_static`` runs the same step on static buffers.
     """
     device = next(model.parameters()).device
     lm = _language_model(model)
@@ -133,9 +154,7 @@ def generate_image_tokens(
     ones = torch.ones((2 * b, 1), dtype=mask.dtype, device=device)
     for i in range(num_image_tokens):
         hidden = lm(inputs_embeds=embeds, attention_mask=mask, position_ids=pos, use_cache=True, **{ckw: kv}).last_hidden_state
-        logits = model.model.generation_head(hidden[:, -1, :]).float()
-        cond, unc = logits[:b], logits[b:]
-        guided = unc + cfg_weight * (cond - unc)
+        guided = cfg_logits(model.model.generation_head(hidden[:, -1, :]), b, cfg_weight, cfg_dtype)
         token = sample_rows(guided, uniforms[:, i], temperature, top_k, top_p)
         out[:, i] = token
         if i + 1 == num_image_tokens:

@@ -22,6 +22,7 @@ from ..seeding import derive_seed
 from ..store import RunStore
 from ..suites.spec import Suite
 from ..types import GenRequest
+from ..writer import BackgroundWriter
 from .plan import Plan
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def generate(plan: Plan, store: RunStore, gen: Generator) -> dict[str, int]:
     made = failed = 0
     bar = progress(total=n_pending, desc=f"generate {suite.name} [rank {rank}]", unit="file",
                position=rank, disable=None)
+    writer = BackgroundWriter()  # PNG encoding and writes overlap the next batch's generation
     for chunk in pending_chunks:
         # the whole chunk is generated (same batch as ever); only its missing files are written
         todo = [j for j in chunk if not is_done(j)]
@@ -135,26 +137,34 @@ def generate(plan: Plan, store: RunStore, gen: Generator) -> dict[str, int]:
             continue
         if len(results) != len(requests):
             raise RuntimeError(f"generator {gen.name} returned {len(results)} images for {len(requests)} requests")
-        rows = []
-        for n, (it, f, rel) in enumerate(chunk):
-            if (it, f, rel) not in todo:
-                continue
-            group = results[n * spf : (n + 1) * spf]
-            reqs = requests[n * spf : (n + 1) * spf]
-            image = make_grid([r.image for r in group], *suite.grid) if suite.grid else group[0].image
-            store.save_image(rel, image)
-            for req, res in zip(reqs, group):
-                rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
-                             "sample_index": req.sample_index, "file_index": f, "seed": req.seed, "rank": rank,
-                             "batch": [j[2] for j in chunk].index(rel), **res.info})
-        # manifest after the image: a line only ever describes a file that is wholly on disk
-        store.append_manifest(rows)
+        writer.submit(write_chunk, suite, store, rank, chunk, todo, requests, results)
         made += len(todo)
         bar.update(len(todo))
         log.debug("batch of %d files in %.1fs", len(chunk), time.perf_counter() - t0)
+    writer.close()
     bar.close()
     log.info("generated %d files (%d failed) under %s", made, failed, store.images)
     return {"files": len(jobs), "made": made, "failed": failed}
+
+
+def write_chunk(suite: Suite, store: RunStore, rank: int, chunk: list, todo: list, requests: list[GenRequest],
+                results: list) -> None:
+    """PNG files of one generated chunk, then their manifest lines (on the writer thread)."""
+    spf = suite.samples_per_file
+    rows = []
+    for n, (it, f, rel) in enumerate(chunk):
+        if (it, f, rel) not in todo:
+            continue
+        group = results[n * spf : (n + 1) * spf]
+        reqs = requests[n * spf : (n + 1) * spf]
+        image = make_grid([r.image for r in group], *suite.grid) if suite.grid else group[0].image
+        store.save_image(rel, image)
+        for req, res in zip(reqs, group):
+            rows.append({"file": rel, "prompt_id": it.prompt_id, "category": it.category, "prompt": it.prompt,
+                         "sample_index": req.sample_index, "file_index": f, "seed": req.seed, "rank": rank,
+                         "batch": [j[2] for j in chunk].index(rel), **res.info})
+    # manifest after the image: a line only ever describes a file that is wholly on disk
+    store.append_manifest(rows)
 
 
 def import_folder(plan: Plan, store: RunStore, gen: Any, jobs: list, pending: list) -> dict[str, int]:
