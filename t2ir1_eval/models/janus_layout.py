@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 
 from ..errors import ConfigError
+from .state_dict import count_children, require_shape
 
 BOS = "<｜begin▁of▁sentence｜>"
 PAD = "<｜▁pad▁｜>"
@@ -107,16 +108,11 @@ def is_deepseek_config(config: dict[str, Any]) -> bool:
 
 
 def _count(prefix: str, keys: list[str]) -> int:
-    """Number of consecutive integer children under ``prefix`` (e.g. layers.0, layers.1, ...)."""
-    pat = re.compile(re.escape(prefix) + r"(\d+)\.")
-    idx = {int(m.group(1)) for k in keys if (m := pat.match(k))}
-    return max(idx) + 1 if idx else 0
+    return count_children(prefix, keys)
 
 
 def _shape(shapes: dict[str, tuple[int, ...]], key: str, source: str) -> tuple[int, ...]:
-    if key not in shapes:
-        raise ConfigError(f"{source}: expected tensor {key!r} in the original Janus checkpoint, not found")
-    return shapes[key]
+    return require_shape(shapes, key, source, "Janus")
 
 
 #: keys of DeepSeek's ``vision_config.params``: CLIPVisionTower's own, plus the SigLIP_MODEL_CONFIG

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from ...errors import BackendUnavailable, ConfigError
+from ...models.state_dict import count_children, require_shape
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +127,11 @@ def convert_state_dict(src: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _count(prefix: str, keys: list[str]) -> int:
-    pat = re.compile(re.escape(prefix) + r"(\d+)\.")
-    idx = {int(m.group(1)) for k in keys if (m := pat.match(k))}
-    return max(idx) + 1 if idx else 0
+    return count_children(prefix, keys)
 
 
 def _shape(shapes: dict[str, tuple[int, ...]], key: str, source: str) -> tuple[int, ...]:
-    if key not in shapes:
-        raise ConfigError(f"{source}: expected tensor {key!r} in the original BLIP VQA checkpoint, not found")
-    return shapes[key]
+    return require_shape(shapes, key, source, "BLIP VQA")
 
 
 def read_med_config(path: Path | None) -> dict[str, Any]:
