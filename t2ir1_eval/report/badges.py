@@ -26,6 +26,9 @@ class Badge(str):
         self.kind, self.why = kind, why
         return self
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str, str]]:  # copy and pickle keep kind and why
+        return Badge, (str(self), self.kind, self.why)
+
 
 def partial_of(suite: Suite, summary: dict[str, Any]) -> tuple[int, int] | None:
     """(prompts the run covers, prompts of the whole suite) for a partial run, else None.

@@ -18,8 +18,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..io import atomic_write_bytes, atomic_write_text, read_json
 from ..rules.official_math import left_mean as mean
-# Badge, partial_of and run_badges are imported from here by callers that knew them in this module
-from .badges import Badge, common_badges, partial_of, published_badges, run_badges  # noqa: F401
+from .badges import common_badges, published_badges, run_badges
 from .cells import csv_cell, md_cell
 from ..suites.spec import Suite
 from .references import REFERENCES, reference_table
