@@ -22,6 +22,7 @@ from markupsafe import escape
 from browser import ALL_IMAGES_LOADED, Browser, find_chromium
 from smoke_runs import run_cli
 
+from t2ir1_eval.report.cells import md_cell
 from t2ir1_eval.report.html.pages import slug
 from t2ir1_eval.report.references import reference_table
 from t2ir1_eval.suites.spec import load_suite
@@ -93,6 +94,39 @@ def test_hostile_model_name_and_judge_reply_are_escaped(hostile):
     assert str(escape("</pre><script>window.__pwned=3</script>")) in hostile["run"].read_text(encoding="utf-8")
 
 
+def _md_table(md: str) -> tuple[list[str], list[list[str]]]:
+    lines = [ln for ln in md.splitlines() if ln.startswith("|")]
+    split = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines]
+    return split[0], split[2:]
+
+
+def test_markdown_and_csv_carry_intervals_and_the_seed_row(report):
+    """The smoke runs' own summary.json intervals reach the markdown and CSV leaderboards; the two
+    GenEval seeds get one mean ± sd row, as in the HTML page."""
+    import csv
+    import statistics
+
+    from t2ir1_eval.report.tables import fmt_interval
+
+    summaries = [json.loads((report["runs"][k] / "summary.json").read_text()) for k in ("geneval", "geneval-seed1")]
+    rows = list(csv.DictReader((report["out"] / "geneval.csv").open(encoding="utf-8")))
+    header, md_rows = _md_table((report["out"] / "geneval.md").read_text(encoding="utf-8"))
+    col = header.index("Overall")
+    for s in summaries:
+        ci = s["uncertainty"]["intervals"]["Overall"]
+        row = next(r for r in rows if r["kind"] == "ours" and r["provenance"].startswith(f"run {s['run_dir']};"))
+        assert float(row["lo_Overall"]) == pytest.approx(ci["lo"]) and float(row["hi_Overall"]) == pytest.approx(ci["hi"])
+        md = next(r for r in md_rows if r[0] == row["model"])
+        assert md[col] == f"{s['scores']['Overall']:.4f} {fmt_interval(ci['lo'], ci['hi'])}"
+    assert all(r["lo_Overall"] == r["hi_Overall"] == "" for r in rows if r["kind"] == "published")
+    (seeds,) = [r for r in rows if r["kind"] == "seeds"]
+    overall = [s["scores"]["Overall"] for s in summaries]
+    assert float(seeds["Overall"]) == pytest.approx(statistics.fmean(overall))
+    assert float(seeds["sd_Overall"]) == pytest.approx(statistics.stdev(overall))
+    md = next(r for r in md_rows if r[0] == seeds["model"])
+    assert md[col] == f"{statistics.fmean(overall):.4f} ± {statistics.stdev(overall):.4f}"
+
+
 # ------------------------------------------------------------------------------------ in Chromium
 @pytest.fixture(scope="module")
 def browser():
@@ -136,6 +170,19 @@ def test_leaderboard_page(browser, report, tmp_path):
     assert browser.eval("document.querySelectorAll('tr.ours .ci').length") >= 3 * 7
     assert browser.eval("document.querySelectorAll('tr.ours .badge.smoke').length") == 4
     assert browser.eval("document.querySelectorAll('img.chart').length") == 3
+    # the page and the markdown table show the same rows, badges, note numbers and footnotes (one source)
+    for suite_name in ("geneval", "wise", "dpg-bench"):
+        shown = browser.eval(f"""[...document.querySelectorAll('table.leaderboard[data-suite="{suite_name}"] tbody tr')]
+            .map(r => [r.cells[0].firstChild.textContent.trim(), [...r.cells[0].querySelectorAll('.badge')].map(b => b.textContent),
+                       [...r.cells[0].querySelectorAll('sup a')].map(a => a.textContent)])""")
+        md = (report["out"] / f"{suite_name}.md").read_text(encoding="utf-8")
+        header, md_rows = _md_table(md)
+        assert [[md_cell(m), md_cell(", ".join(b)), f"[{','.join(n)}]"] for m, b, n in shown] == \
+            [[r[0], r[1], r[-1]] for r in md_rows]
+        notes = browser.eval(f"""Object.fromEntries([...document.querySelectorAll('#suite-{suite_name} ol li')]
+            .map(li => [li.id.split('-').pop(), li.textContent]))""")
+        md_notes = dict(ln[1:].split("] ", 1) for ln in md.splitlines() if ln.startswith("[") and "] " in ln)
+        assert {k: md_cell(v) for k, v in notes.items()} == md_notes and len(md_notes) >= len(md_rows) // 2
     _shot(browser, tmp_path, "leaderboard")
 
 

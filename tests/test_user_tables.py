@@ -14,7 +14,7 @@ from t2ir1_eval.cli import main
 from t2ir1_eval.errors import DataError
 from t2ir1_eval.io import atomic_write_json
 from t2ir1_eval.report.references import REFERENCES, load_references
-from t2ir1_eval.report.tables import build_table, to_markdown
+from t2ir1_eval.report.tables import build_table, to_csv, to_json, to_markdown
 from t2ir1_eval.suites.spec import load_suite
 
 SCORES = {"Color": 0.80, "Shape": 0.58, "Texture": 0.72, "2D-Spatial": 0.33, "Non-spatial": 0.31, "Complex": 0.40,
@@ -138,3 +138,65 @@ def test_per_image_results_load_as_a_datasets_parquet(tmp_path, data_dir, monkey
     assert row["prompt_id"] == "1" and row["category"] == "culture" and row["prompt"]
     assert row["image"].size == (16, 16) and row["image_path"].endswith("images/1.png")
     assert row["failed"] and "not scored" in row["reasons"]
+
+
+# ------------------------------------------------------------------------- intervals and seeds in every table
+def _with_uncertainty(run_dir, seed, shift=0.0, model="Mine", options=None):
+    """A summary as finalise writes it: an identity (which the seed is part of) and an interval per score."""
+    scores = {c: v + shift for c, v in SCORES.items()}
+    s = _summary(run_dir, scores, model=model, options=options)
+    s["provenance"]["seed"] = seed
+    s["provenance"]["identity"] = {"suite": "t2i-compbench", "model": "folder", "seed": seed,
+                                   "generator": {"images": "/data/imgs"}, "options": s["provenance"]["options"]}
+    s["uncertainty"] = {"method": "percentile", "seed": 0, "n_resamples": 1000, "level": 0.95,
+                        "intervals": {c: {"lo": v - 0.021, "hi": v + 0.034, "se": 0.01} for c, v in scores.items()}}
+    return s
+
+
+def test_intervals_and_seed_spread_reach_markdown_and_csv(tmp_path):
+    import statistics
+
+    a, b = _with_uncertainty(tmp_path / "a", 0), _with_uncertainty(tmp_path / "b", 1, shift=0.01)
+    other = _with_uncertainty(tmp_path / "c", 2, model="Other", options={"color_val": "current", "depth_indexing": "row_col"})
+    lone = dict(_summary(tmp_path / "d", SCORES, model="Other"), uncertainty=a["uncertainty"])  # no identity: never pooled
+    lone["provenance"]["seed"] = 3
+    table = build_table(load_suite("t2i-compbench"), [a, b, other, lone], baseline="Janus-Pro-7B")
+    md = to_markdown(table)
+    rows = _rows(md)
+    # our score, its interval one decimal shorter, then the delta; published rows have no interval
+    color = SCORES["Color"]
+    assert rows["Mine [a]"][2] == f"{color:.4f} [{color - 0.021:.3f}, {color + 0.034:.3f}] (+{color - 0.6359:.4f})"
+    assert rows["T2I-R1"][2] == "0.8130 (+0.1771)"
+    # one mean ± sd row, for the two runs that differ only in their seed
+    seeds = [r for r in table.rows if r["kind"] == "seeds"]
+    assert [r["model"] for r in seeds] == ["Mine (mean ± sd over 2 seeds)"]
+    mean, sd = statistics.fmean([color, color + 0.01]), statistics.stdev([color, color + 0.01])
+    assert rows["Mine (mean ± sd over 2 seeds)"][2] == f"{mean:.4f} ± {sd:.4f} (+{mean - 0.6359:.4f})"
+    assert "[lo, hi] after a score of ours" in md and "95% level, 1000 resamples, seed 0" in md and "sd_COLUMN" in md
+
+    by_model = {r["model"]: r for r in csv.DictReader(io.StringIO(to_csv(table)))}
+    assert float(by_model["Mine [a]"]["lo_Color"]) == pytest.approx(color - 0.021)
+    assert float(by_model["Mine [b]"]["hi_Color"]) == pytest.approx(color + 0.01 + 0.034)
+    assert by_model["T2I-R1"]["lo_Color"] == by_model["T2I-R1"]["hi_Color"] == ""  # published: blank
+    seed_row = by_model["Mine (mean ± sd over 2 seeds)"]
+    assert seed_row["kind"] == "seeds" and float(seed_row["sd_Color"]) == pytest.approx(sd) and seed_row["lo_Color"] == ""
+    assert by_model["Mine [a]"]["sd_Color"] == ""
+    js = json.loads(to_json(table))
+    assert js["rows"][-1]["model"] == "Mine (mean ± sd over 2 seeds)" and js["rows"][-1]["sd_Color"] == pytest.approx(sd)
+
+
+def test_seed_rows_only_for_distinct_seeds_of_one_config(tmp_path):
+    from t2ir1_eval.report.seeds import seed_groups
+
+    a, b = _with_uncertainty(tmp_path / "a", 0), _with_uncertainty(tmp_path / "b", 1)
+    partial = _with_uncertainty(tmp_path / "p", 2)
+    partial["n_prompts"] = 16  # another --limit: other prompts, not another draw of the same ones
+    same_seed = _with_uncertainty(tmp_path / "s", 0)
+    assert seed_groups([a, b, partial]) == [[0, 1]]
+    assert seed_groups([a, b, same_seed]) == []  # seed 0 twice would count one draw twice
+    no_identity = [_summary(tmp_path / "x", SCORES), _summary(tmp_path / "y", SCORES)]
+    no_identity[1]["provenance"]["seed"] = 1
+    assert seed_groups(no_identity) == []
+    # without intervals (an older summary) the cells stay as they were: no empty brackets, no note
+    md = to_markdown(build_table(load_suite("t2i-compbench"), no_identity))
+    assert "[lo, hi]" not in md and "[]" not in md and _rows(md)["Mine [x]"][2] == "0.8000"

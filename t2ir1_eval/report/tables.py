@@ -1,8 +1,10 @@
 """Per-suite leaderboards: our runs beside published rows, with badges, deltas and footnoted provenance.
 
 Built in three steps so each can be extended on its own: ``build_table`` collects rows (published
-and ours, derived aggregates computed, baseline resolved); ``Table.frame()`` turns them into one
-pandas DataFrame; the renderers (markdown, CSV, JSON, Parquet) all read that frame.
+and ours, derived aggregates computed, a mean ± sd row per group of runs that differ only in their
+seed, baseline resolved); ``Table.frame()`` turns them into one pandas DataFrame; the renderers
+(markdown, CSV, JSON, Parquet) all read that frame. The HTML leaderboard reads the same ``Table``
+(rows, badges, footnotes), so every rendering says the same thing.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 from ..errors import ConfigError
 from ..io import atomic_write_bytes, atomic_write_text, read_json
 from ..rules.official_math import left_mean as mean
+from .badges import common_badges, published_badges, run_badges
 from .cells import csv_cell, md_cell
 from ..suites.spec import Suite
 from .references import REFERENCES, reference_table
+from .seeds import mean_sd, seed_groups
 
 
 @dataclass
@@ -43,9 +47,20 @@ class Table:
             out.setdefault(r["provenance"], str(len(out) + 1))
         return {k: text for text, k in out.items()}
 
+    @property
+    def has_seed_rows(self) -> bool:
+        return any(r["kind"] == "seeds" for r in self.rows)
+
+    def number_columns(self) -> list[str]:
+        """The frame's numeric columns beside the scores: deltas (with a baseline), the 95% interval's
+        ends (always; blank where a row has none) and the sd over seeds (where a seeds row exists)."""
+        cols = [f"delta_{c}" for c in self.columns] if self.baseline else []
+        cols += [f"lo_{c}" for c in self.columns] + [f"hi_{c}" for c in self.columns]
+        return cols + ([f"sd_{c}" for c in self.columns] if self.has_seed_rows else [])
+
     def frame(self) -> Any:
-        """One row per leaderboard row: label, kind, badges, scores, rounded deltas, failed, metric,
-        footnote key and provenance."""
+        """One row per leaderboard row: label, kind, badges, scores, rounded deltas, interval ends (lo_/hi_),
+        sd over seeds (sd_), failed, metric, footnote key and provenance."""
         import pandas as pd
 
         keys = {text: k for k, text in self.footnotes().items()}
@@ -59,13 +74,17 @@ class Table:
                 for c in self.columns:
                     d = (r.get("delta") or {}).get(c)
                     rec[f"delta_{c}"] = None if d is None else _round(d, self.precision)
+            for c in self.columns:
+                # no score, no interval (e.g. a derived column a partial run lacks a part of)
+                ci = ((r.get("ci") or {}).get(c) or {}) if rec[c] is not None else {}
+                rec[f"lo_{c}"], rec[f"hi_{c}"] = _num(ci.get("lo")), _num(ci.get("hi"))
+                rec[f"sd_{c}"] = _num((r.get("sd") or {}).get(c))
             rec.update({"failed": r.get("failed", 0) if r["kind"] == "ours" else None, "metric": r.get("metric", ""),
                         "note": keys[r["provenance"]], "provenance": r["provenance"]})
             records.append(rec)
-        cols = ["model", "kind", "badges", *self.columns, *([f"delta_{c}" for c in self.columns] if self.baseline else []),
-                "failed", "metric", "note", "provenance"]
+        cols = ["model", "kind", "badges", *self.columns, *self.number_columns(), "failed", "metric", "note", "provenance"]
         df = pd.DataFrame.from_records(records, columns=cols)
-        for c in self.columns + ([f"delta_{c}" for c in self.columns] if self.baseline else []):
+        for c in self.columns + self.number_columns():
             df[c] = df[c].astype("Float64")
         df["failed"] = df["failed"].astype("Int64")
         df.attrs.update({"title": self.title, "baseline": self.baseline, "scale": self.scale,
@@ -126,43 +145,6 @@ def run_provenance(summary: dict[str, Any]) -> str:
     return "; ".join(str(p) for p in parts)
 
 
-def run_badges(suite: Suite, summary: dict[str, Any]) -> list[str]:
-    """Short flags a reader needs before comparing the row: smoke, partial, judge, corrected mode, failures."""
-    badges = []
-    if not summary.get("comparable", True):
-        badges.append("smoke")
-    partial = partial_of(suite, summary)
-    if partial:
-        # a --limit/--category run never sits unmarked beside published rows
-        badges.append(f"partial {partial[0]}/{partial[1]}")
-    metric = summary.get("metric")
-    if isinstance(metric, str) and "judge=" in metric:
-        # A judge other than the protocol's pinned one is a different metric: say so on the row.
-        badges.append("judge=" + metric.split("judge=", 1)[1].rstrip("]"))
-    opts = summary.get("provenance", {}).get("options") or {}
-    changed = [f"{k}={v}" for k, v in opts.items() if k in suite.options_spec and v != suite.options_spec[k].default]
-    if changed:
-        badges.append("corrected: " + ",".join(changed))
-    if summary.get("n_failed"):
-        badges.append(f"failed {summary['n_failed']}/{summary.get('n_images', '?')}")
-    return badges
-
-
-def partial_of(suite: Suite, summary: dict[str, Any]) -> tuple[int, int] | None:
-    """(prompts the run covers, prompts of the whole suite) for a partial run, else None.
-
-    summary.json's ``partial`` (written by finalise against the suite's prompts as loaded) is the
-    record; a summary written before that field existed is compared with the suite's size.
-    """
-    if "partial" in summary:
-        p = summary["partial"]
-        return (int(p["n_prompts"]), int(p["of_prompts"])) if p else None
-    n, expected = summary.get("n_prompts"), suite.expected_prompts
-    if n is not None and expected and n < expected:
-        return int(n), int(expected)
-    return None
-
-
 def _label(summary: dict[str, Any]) -> str:
     """Model name, plus the recipe when it is not the model preset's own (e.g. Janus-Pro run with CoT)."""
     from ..generators import MODELS
@@ -186,18 +168,22 @@ def build_table(suite: Suite, summaries: list[dict[str, Any]], references: bool 
             values = {c: row.get(c) for c in table.columns}
             sources = row["_sources"]
             shaky = [c for c, src in row.get("_source_of", {}).items() if "UNVERIFIED" in src and c in table.columns]
-            badges = [f"unverified: {', '.join(shaky)}"] if shaky else []
-            table.rows.append({"model": model, "kind": "published", "values": values, "metric": "", "badges": badges,
-                               "provenance": "published: " + "; ".join(sources)})
+            table.rows.append({"model": model, "kind": "published", "values": values, "metric": "",
+                               "badges": published_badges(shaky), "ci": {}, "provenance": "published: " + "; ".join(sources)})
     for s in summaries:
         if s["suite"] != suite.name:
             raise ValueError(f"{s.get('run_dir')}: a {s['suite']} run cannot go into the {suite.name} table")
         values = {c: s["scores"].get(c) for c in table.columns}
+        intervals = (s.get("uncertainty") or {}).get("intervals") or {}
         table.rows.append({"model": _label(s), "kind": "ours", "values": values, "metric": s.get("metric") or "",
                            "badges": run_badges(suite, s), "failed": s.get("n_failed", 0), "images": s.get("n_images", 0),
+                           "ci": {c: intervals[c] for c in table.columns if isinstance(intervals.get(c), dict)},
+                           "name": s["model"], "run_dir": s.get("run_dir"), "seed": s.get("provenance", {}).get("seed"),
                            "provenance": run_provenance(s)})
     _unique_labels(table.rows, summaries)
     _derive(table)
+    _seed_rows(table, summaries)
+    _interval_note(table, summaries)
     if any(r["kind"] == "ours" and r.get("failed") for r in table.rows):
         table.notes.append("failed n/N = images the scorer could not judge (scored as the protocol says, listed in summary.json)")
     if baseline:
@@ -210,13 +196,12 @@ def build_table(suite: Suite, summaries: list[dict[str, Any]], references: bool 
 
 
 def _unique_labels(rows: list[dict[str, Any]], summaries: list[dict[str, Any]]) -> None:
-    """A run named like a published row (or like another run) gets a suffix, so every label names one row."""
-    seen: dict[str, int] = {}
-    for r in rows:
-        seen[r["model"]] = seen.get(r["model"], 0) + 1
+    """A run named like a published row gets " (ours)", runs named alike get their folder's name, so every
+    label names one row (two seeds of one model read "tiny [run-a]", "tiny [run-b]", not "tiny (ours) [run-a]")."""
+    published = {r["model"] for r in rows if r["kind"] == "published"}
     ours = [r for r in rows if r["kind"] == "ours"]
-    for r, s in zip(ours, summaries):
-        if seen[r["model"]] > 1:
+    for r in ours:
+        if r["model"] in published:
             r["model"] += " (ours)"
     counts: dict[str, int] = {}
     for r in ours:
@@ -224,6 +209,47 @@ def _unique_labels(rows: list[dict[str, Any]], summaries: list[dict[str, Any]]) 
     for r, s in zip(ours, summaries):
         if counts[r["model"]] > 1:
             r["model"] += f" [{Path(str(s.get('run_dir', '?'))).name}]"
+
+
+def _seed_rows(table: Table, summaries: list[dict[str, Any]]) -> None:
+    """One "mean ± sd over seeds" row per group of our runs that differ only in their seed (after the
+    derived columns, so a derived column's sd is over the runs' own derived values)."""
+    ours = [r for r in table.rows if r["kind"] == "ours"]
+    groups = seed_groups(summaries)
+    for members in groups:
+        rows = [ours[i] for i in members]
+        values: dict[str, Any] = {}
+        sds: dict[str, float] = {}
+        for c in table.columns:
+            got = mean_sd([r["values"].get(c) for r in rows])
+            if got is not None:
+                values[c], sds[c] = got
+            else:
+                values[c] = None  # a column some seed lacks gets no mean
+        seeds = ", ".join(str(r["seed"]) for r in rows)
+        first = summaries[members[0]]
+        table.rows.append({
+            "model": f"{_label(first)} (mean ± sd over {len(rows)} seeds)", "kind": "seeds", "values": values, "sd": sds,
+            "metric": rows[0]["metric"], "badges": common_badges([r["badges"] for r in rows]), "ci": {},
+            "name": first["model"], "members": [r["model"] for r in rows],
+            "provenance": f"mean and sample sd (n-1) over seeds {seeds}: the rows {', '.join(r['model'] for r in rows)}"})
+    if groups:
+        table.notes.append("a ± b = mean ± sample sd (n-1) over runs that differ only in their seed: generation noise, "
+                           "where [lo, hi] is prompt sampling; the CSV/JSON/Parquet hold b in sd_COLUMN")
+
+
+def _interval_note(table: Table, summaries: list[dict[str, Any]]) -> None:
+    """Say what the [lo, hi] after our scores is, with the settings the runs recorded."""
+    if not any(r.get("ci") for r in table.rows):
+        return
+    settings = sorted({(float(u.get("level", 0.95)), u.get("n_resamples"), u.get("seed"))
+                       for s in summaries if (u := s.get("uncertainty") or {}).get("intervals")}, key=repr)
+    how = ("; ".join(f"{lv:.0%} level, {n} resamples, seed {sd}" for lv, n, sd in settings)
+           if len(settings) <= 2 else "settings per run in its summary.json")
+    digits = max(table.precision - 1, 1)
+    table.notes.append(f"[lo, hi] after a score of ours = its bootstrap interval over prompts (percentile, all images of "
+                       f"a prompt together, stratified by category; {how}), printed to {digits} decimal{'s' if digits > 1 else ''}; the CSV/JSON/"
+                       f"Parquet hold it in full as lo_COLUMN, hi_COLUMN (blank for published rows)")
 
 
 def _derive(table: Table) -> None:
@@ -264,6 +290,10 @@ def _nan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(float(x)) else None
+
+
 def _round(x: float, digits: int) -> float:
     r = round(x, digits)
     return 0.0 if r == 0 else r  # never -0.0
@@ -273,6 +303,15 @@ def _fmt(x: Any, scale: str = "0-1") -> str:
     if x is None or _nan(x):
         return "–"
     return f"{x:.2f}" if scale == "0-100" else f"{x:.4f}"
+
+
+def fmt_interval(lo: Any, hi: Any, scale: str = "0-1") -> str:
+    """``[lo, hi]`` one decimal shorter than the score it follows: an interval's ends are not known to
+    the score's last digit, and the cell stays short. Empty when the interval is unknown."""
+    if _num(lo) is None or _num(hi) is None:
+        return ""
+    digits = 1 if scale == "0-100" else 3
+    return f"[{float(lo):.{digits}f}, {float(hi):.{digits}f}]"
 
 
 def fmt_delta(d: float | None, digits: int = 4) -> str:
@@ -291,10 +330,17 @@ def to_markdown(table: Table, scale: str | None = None) -> str:
     digits = table.precision
     # names and badges can come from a judge server, a folder or a prompt: escaped so they cannot break a row
     view = {"Model": [md_cell(v) for v in df["model"]], "Badges": [md_cell(v) for v in df["badges"]]}
+    blank = [None] * len(df)
     for c in table.columns:
         cells = []
-        for v, d, label in zip(df[c], df[f"delta_{c}"] if table.baseline else [None] * len(df), df["model"]):
+        for v, d, lo, hi, sd, label in zip(df[c], df[f"delta_{c}"] if table.baseline else blank, df[f"lo_{c}"],
+                                           df[f"hi_{c}"], df[f"sd_{c}"] if table.has_seed_rows else blank, df["model"]):
             cell = _fmt(None if pd.isna(v) else float(v), table.scale)
+            if sd is not None and not pd.isna(sd):
+                cell += f" ± {_fmt(float(sd), table.scale)}"
+            ci = fmt_interval(None if pd.isna(lo) else lo, None if pd.isna(hi) else hi, table.scale)
+            if ci:
+                cell += f" {ci}"
             if table.baseline and label != table.baseline and not pd.isna(d):
                 cell += f" ({fmt_delta(float(d), digits)})"
             cells.append(cell)
@@ -311,7 +357,7 @@ def to_markdown(table: Table, scale: str | None = None) -> str:
 
 def to_csv(table: Table) -> str:
     df = table.frame()
-    scores = [c for c in df.columns if c in table.columns or c.startswith("delta_")]
+    scores = [*table.columns, *table.number_columns()]
     out = df[["model", "kind", *scores, "failed", "metric", "badges", "provenance"]].copy()
     for c in ("model", "kind", "metric", "badges", "provenance"):  # a text cell never runs as a spreadsheet formula
         out[c] = out[c].map(csv_cell)

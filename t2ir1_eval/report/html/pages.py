@@ -6,7 +6,6 @@ import hashlib
 import math
 import os
 import re
-import statistics
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +17,9 @@ from tqdm.auto import tqdm
 from ...io import atomic_write_text, read_json
 from ...rules.bootstrap import paired_difference
 from ...suites.spec import Suite, load_suite
-from ..references import REFERENCES, reference_table
+from ..badges import Badge, run_badges
+from ..references import REFERENCES
+from ..tables import build_table, fmt_interval
 from . import plots
 from .rundata import ImageView, RunData, decision_rows, load_run, prompt_scores
 from .thumbs import thumbnail
@@ -35,6 +36,7 @@ def env() -> Environment:
                            autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
                            lstrip_blocks=True, finalize=_visible_controls)
         _ENV.filters["fmt"] = fmt
+        _ENV.filters["interval"] = fmt_interval
     return _ENV
 
 
@@ -74,25 +76,9 @@ def _render(template: str, path: Path, **ctx: Any) -> Path:
 
 
 # ------------------------------------------------------------------------------- badges / provenance
-def badges(summary: dict[str, Any], suite: Suite) -> list[tuple[str, str]]:
-    """(label, why) for what makes a row not a plain full reproduction."""
-    out = []
-    prov = summary.get("provenance", {})
-    if not summary.get("comparable", True):
-        out.append(("smoke", "not comparable to published numbers (tiny model, unpinned scorer or fallback data)"))
-    if suite.expected_prompts and summary.get("n_prompts", 0) < suite.expected_prompts:
-        out.append(("partial", f"{summary.get('n_prompts')} of {suite.expected_prompts} prompts"))
-    metric = summary.get("metric")
-    if isinstance(metric, str) and "judge=" in metric:
-        out.append(("judge", f"metric {metric}: a judge other than the protocol's pinned one"))
-    defaults = suite.resolve_options({})
-    changed = {k: v for k, v in (prov.get("options") or {}).items() if defaults.get(k) != v}
-    if changed:
-        out.append(("corrected-mode", "options differ from the official defaults: "
-                    + ", ".join(f"{k}={v}" for k, v in changed.items())))
-    if prov.get("rescored"):
-        out.append(("rescored", "decisions recomputed from stored raw outputs"))
-    return out
+def badges(summary: dict[str, Any], suite: Suite) -> list[Badge]:
+    """The run's badges, as every table shows them (report/badges.py): text, CSS class ``kind``, tooltip ``why``."""
+    return run_badges(suite, summary)
 
 
 def provenance_rows(summary: dict[str, Any], config: dict[str, Any] | None = None) -> list[tuple[str, str]]:
@@ -122,6 +108,8 @@ def provenance_rows(summary: dict[str, Any], config: dict[str, Any] | None = Non
                                                  if x)))
     for key, f in ((prov.get("data") or {}).get("files") or {}).items():
         rows.append((f"data {key}", f"{f.get('checksum', '')} ({f.get('path', '')})"))
+    if prov.get("rescored"):
+        rows.append(("rescored", "yes: decisions recomputed from stored raw outputs"))
     unc = summary.get("uncertainty") or {}
     if unc:
         rows.append(("intervals", f"{unc.get('level', 0.95):.0%} {unc.get('method')}; {unc.get('n_resamples')} resamples, "
@@ -130,55 +118,25 @@ def provenance_rows(summary: dict[str, Any], config: dict[str, Any] | None = Non
 
 
 # ------------------------------------------------------------------------------- leaderboard
-def _seed_groups(summaries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Runs of one config that differ only in the run seed."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for s in summaries:
-        ident = dict(s.get("provenance", {}).get("identity") or {})
-        ident.pop("seed", None)
-        key = repr(sorted((k, repr(v)) for k, v in ident.items())) + repr(s.get("provenance", {}).get("options"))
-        groups.setdefault(key, []).append(s)
-    return [g for g in groups.values() if len({x.get("provenance", {}).get("seed") for x in g}) > 1]
-
-
 def suite_section(suite: Suite, summaries: list[dict[str, Any]], page_dir: Path, references: bool,
                   baseline: str | None, references_path: Path = REFERENCES) -> dict[str, Any]:
-    cols = list(suite.table_columns)
+    """One suite's table, chart and footnotes, from the same ``Table`` the markdown/CSV leaderboards are
+    rendered from: the same rows, labels, derived columns, badges, seeds rows and footnote numbers."""
+    table = build_table(suite, summaries, references=references, baseline=baseline, references_path=references_path)
+    cols = list(table.columns)
+    notes = {text: key for key, text in table.footnotes().items()}
+    published = {r["model"]: r for r in table.rows if r["kind"] == "published"}
     rows: list[dict[str, Any]] = []
-    footnotes: list[str] = []
-    published = reference_table(suite.reference_benchmark, references_path) if references else {}
-    for model, ref in published.items():
-        notes = []
-        for src in ref["_sources"]:
-            if src not in footnotes:
-                footnotes.append(src)
-            notes.append(footnotes.index(src) + 1)
-        rows.append({"model": model, "kind": "published", "values": {c: ref.get(c) for c in cols}, "notes": notes,
-                     "badges": [], "ci": {}, "link": None})
-    names = [s["model"] for s in summaries]
-    for s in summaries:
-        unc = (s.get("uncertainty") or {}).get("intervals", {})
-        seed = s.get("provenance", {}).get("seed")
-        # two runs of one model (e.g. two seeds) must be told apart in the table and the chart
-        label = s["model"] if names.count(s["model"]) == 1 else f"{s['model']} · seed {seed}"
-        rows.append({"model": label, "kind": "ours", "values": {c: s["scores"].get(c) for c in cols}, "notes": [],
-                     "badges": badges(s, suite), "ci": {c: unc.get(c) for c in cols},
-                     "link": f"runs/{slug(Path(s['run_dir']))}.html", "failed": s.get("n_failed", 0),
-                     "n_prompts": s.get("n_prompts"), "seed": s.get("provenance", {}).get("seed")})
-    for group in _seed_groups(summaries):
-        vals, sds = {}, {}
-        for c in cols:
-            xs = [g["scores"][c] for g in group if isinstance(g["scores"].get(c), (int, float))]
-            if len(xs) == len(group):
-                vals[c], sds[c] = statistics.fmean(xs), statistics.stdev(xs)
-        rows.append({"model": f"{group[0]['model']} (mean ± sd over {len(group)} seeds)", "kind": "seeds",
-                     "values": vals, "sd": sds, "notes": [], "badges": badges(group[0], suite), "ci": {}, "link": None})
-    base = None
-    if baseline:
-        base = next((r for r in rows if r["model"] == baseline or r["model"].startswith(baseline)), None)
+    for r in table.rows:
+        rows.append({"model": r["model"], "kind": r["kind"], "values": r["values"], "sd": r.get("sd") or {},
+                     "notes": [notes[r["provenance"]]], "badges": r["badges"], "ci": r.get("ci") or {},
+                     "link": f"runs/{slug(Path(r['run_dir']))}.html" if r["kind"] == "ours" and r.get("run_dir") else None,
+                     "name": r.get("name", r["model"])})
+    base = next((x for x in rows if x["model"] == table.baseline), None) if table.baseline else None
     for r in rows:
-        ref_row = base or (published.get(r["model"]) and next(x for x in rows if x["kind"] == "published"
-                                                                and x["model"] == r["model"]))
+        # without --baseline, each of our rows is compared with the published row of its own model, if any
+        ref_row = base or (r["kind"] != "published" and published.get(r["name"]) and
+                           next(x for x in rows if x["kind"] == "published" and x["model"] == r["name"]))
         if r["kind"] != "published" and ref_row and ref_row is not r:
             r["delta_vs"] = ref_row["model"]
             r["delta"] = {c: (float(r["values"][c]) - float(ref_row["values"][c]))
@@ -189,7 +147,8 @@ def suite_section(suite: Suite, summaries: list[dict[str, Any]], page_dir: Path,
                "hi": {c: (r["ci"].get(c) or {}).get("hi") for c in cols}} for r in rows if r["kind"] != "seeds"]
     chart = plots.grouped_bars(cols, series, f"{suite.title}: per category (error bars: 95% bootstrap CI over prompts)")
     return {"name": suite.name, "title": suite.title, "protocol": suite.protocol_version, "scale": suite.scale,
-            "columns": cols, "rows": rows, "footnotes": footnotes, "chart": chart, "baseline": baseline}
+            "columns": cols, "derived": list(table.derived), "rows": rows, "footnotes": table.footnotes(),
+            "notes": table.notes, "chart": chart, "baseline": table.baseline}
 
 
 def write_leaderboard_page(run_dirs: list[Path], out_dir: Path, references: bool = True, baseline: str | None = None,
