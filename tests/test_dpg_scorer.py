@@ -120,45 +120,87 @@ def test_tiny_blip_backend_gives_raw_answers_and_is_not_comparable(tmp_path):
     assert info["comparable"] is False and "not comparable" in info["note"]
 
 
-def test_tiny_blip_batched_answers_equal_one_at_a_time_and_tile_encoded_once(tmp_path):
+MIXED = ["Is there a pickup truck?", "Are the palm trees swaying in the breeze?", "Is it red?",
+         "Is the bathtub white?", "Does the sign say \"SPA\"?", "Are the tiles matte?"]
+
+
+def _question_states(vqa, image_embeds, questions):
+    """The text encoder's output for ``questions`` padded together, and their padding mask."""
     import torch
 
+    text = vqa.processor.tokenizer(questions, padding="longest", return_tensors="pt")
+    embeds = image_embeds.expand(len(questions), -1, -1)
+    with torch.inference_mode():
+        q = vqa.model.text_encoder(input_ids=text["input_ids"], attention_mask=text["attention_mask"],
+                                   encoder_hidden_states=embeds,
+                                   encoder_attention_mask=torch.ones(embeds.shape[:-1], dtype=torch.long)).last_hidden_state
+    return q, text["attention_mask"]
+
+
+def test_tiny_blip_mixed_length_batch_answers_equal_one_at_a_time_and_tile_encoded_once(tmp_path):
+    import torch
+
+    from t2ir1_eval.scorers.blip_decoder import decoder_logits
     from t2ir1_eval.scorers.dpg.vqa_hf import HfBlipVqa
 
-    questions = ["Is there a pickup truck?", "Are the palm trees swaying in the breeze?", "Is it red?",
-                 "Is the bathtub white?", "Does the sign say \"SPA\"?", "Are the tiles matte?"]
-    vqa = HfBlipVqa("tiny", seed=0, tiny_words=questions, tiny_yes_no_bias=0.0, max_new_tokens=3)
-    encodes, steps = [], []
+    vqa = HfBlipVqa("tiny", seed=0, tiny_words=MIXED, tiny_yes_no_bias=0.0, max_new_tokens=3)
+    encodes, text_batches = [], []
     vqa.model.vision_model.register_forward_hook(lambda *a: encodes.append(1))
-    vqa.model.text_decoder.register_forward_hook(lambda m, a, out: steps.append(out.logits[:, -1].clone()))
-
-    def first_step(call):  # the decoder logits after the start token, for one answer() call
-        mark = len(steps)
-        answers = call()
-        return answers, steps[mark]
+    vqa.model.text_encoder.register_forward_hook(lambda m, a, kw, out: text_batches.append(kw["input_ids"].shape),
+                                                 with_kwargs=True)
+    lengths = [len(x) for x in vqa.processor.tokenizer(MIXED)["input_ids"]]
+    assert len(set(lengths)) >= 4  # the batch really mixes lengths, so most rows are padded
 
     tile = Image.effect_noise((40, 40), 60).convert("RGB")
-    lengths = [len(x) for x in vqa.processor.tokenizer(questions)["input_ids"]]
-    assert len(set(lengths)) < len(questions)  # some questions share a batch
-    starts = []  # each length group runs the text encoder once, then its decoder steps
-    hook = vqa.model.text_encoder.register_forward_hook(lambda *a: starts.append(len(steps)))
-    batched = vqa.answer(tile, questions)
-    hook.remove()
-    assert len(encodes) == 1
-    groups = sorted(set(lengths))
-    assert len(starts) == len(groups)
-    batch_logits = {}
-    for g, logits in zip(groups, (steps[k] for k in starts)):
-        for row, i in enumerate(i for i, n in enumerate(lengths) if n == g):
-            batch_logits[i] = logits[row]
-    single, alone = zip(*(first_step(lambda q=q: [vqa.answer_one(tile, q)]) for q in questions))
-    assert len(encodes) == 1 + len(questions)
-    assert batched == [a[0] for a in single]
-    # the random model's answers look alike, so compare what decides them: the decoder's logits,
-    # per question, batched against alone; and they do depend on the question
-    for i in range(len(questions)):
-        assert torch.allclose(batch_logits[i], alone[i][0], atol=1e-5), questions[i]
-    assert not torch.allclose(alone[0], alone[1], atol=1e-3)
+    batched = vqa.answer(tile, MIXED)
+    assert len(encodes) == 1 and text_batches == [(len(MIXED), max(lengths))]  # one padded batch
+    single = [vqa.answer_one(tile, q) for q in MIXED]
+    assert len(encodes) == 1 + len(MIXED)
+    assert batched == single
+
+    # the random model's answers look alike, so also compare what decides them: the decoder's
+    # logits along each answer, padded in the batch against alone
+    image = vqa.encode_tile(tile)
+    q, mask = _question_states(vqa, image, MIXED)
+    tok = vqa.processor.tokenizer
+    with torch.inference_mode():
+        for i, question in enumerate(MIXED):
+            answer = [vqa.model.decoder_start_token_id] + tok(single[i], add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([answer])
+            q1, mask1 = _question_states(vqa, image, [question])
+            alone = decoder_logits(vqa.model.text_decoder, ids, q1, mask1)[0]
+            ours = decoder_logits(vqa.model.text_decoder, ids, q[i:i + 1], mask[i:i + 1])[0]
+            torch.testing.assert_close(ours, alone, atol=1e-5, rtol=0, msg=question)
+            if int(mask[i].sum()) < mask.shape[1]:
+                # transformers 5.24's own decoder drops the cross-attention mask: padding changes its logits
+                theirs = vqa.model.text_decoder(input_ids=ids, encoder_hidden_states=q[i:i + 1],
+                                                encoder_attention_mask=mask[i:i + 1]).logits[0]
+                assert float((theirs - alone).abs().max()) > 100 * float((ours - alone).abs().max()) + 1e-4
+        # and the answers do depend on the question
+        first = [decoder_logits(vqa.model.text_decoder, torch.tensor([[vqa.model.decoder_start_token_id]]),
+                                *_question_states(vqa, image, [x]))[0, 0] for x in MIXED[:2]]
+    assert not torch.allclose(first[0], first[1], atol=1e-3)
+
+
+def test_greedy_decode_is_generate_when_nothing_is_padded():
+    import torch
+
+    from t2ir1_eval.scorers.blip_decoder import greedy_decode
+    from t2ir1_eval.scorers.dpg.vqa_hf import HfBlipVqa
+
+    vqa = HfBlipVqa("tiny", seed=1, tiny_words=MIXED, tiny_yes_no_bias=0.0, max_new_tokens=4)
+    image = vqa.encode_tile(Image.effect_noise((40, 40), 30).convert("RGB"))
+    cfg = vqa.model.config.text_config
+    for question in MIXED[:3]:
+        q, mask = _question_states(vqa, image, [question])
+        start = vqa.model.decoder_start_token_id
+        with torch.inference_mode():
+            ours = greedy_decode(vqa.model.text_decoder, start, q, mask, 4, eos_id=cfg.sep_token_id,
+                                 pad_id=cfg.pad_token_id)
+            theirs = vqa.model.text_decoder.generate(
+                input_ids=torch.full((1, 1), start), eos_token_id=cfg.sep_token_id, pad_token_id=cfg.pad_token_id,
+                encoder_hidden_states=q, encoder_attention_mask=mask, max_new_tokens=4, do_sample=False, num_beams=1)
+        assert ours.shape[1] > 2 and ours.tolist() == theirs.tolist(), question  # several steps, not one
 
 
 def test_tiny_blip_is_deterministic_per_seed_and_sized_as_asked():

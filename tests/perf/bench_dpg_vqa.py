@@ -9,14 +9,19 @@ time). Run, from the repository root:
     ~/venvs/dpg-mplug/bin/python tests/perf/bench_dpg_vqa.py --backend mplug \
         --model-id ~/models/mplug-vqa-large --device cuda:0
 
-It prints seconds per tile for both ways, the speed-up, and whether the answers agree exactly
-(exit status 1 if they do not: for mPLUG, that is the check that must pass before its batched
-path may be used for numbers). Questions come from the small schema CSV, or ``--csv``.
+Each way runs once as a warm-up, then ``--repeats`` times interleaved (the order alternating), so
+machine load hits both alike. It prints seconds per tile for both ways and the speed-up (the
+ratio one-at-a-time / batched of each repeat), as median and min-max, and whether the answers
+agree exactly (exit status 1 if they do not: for mPLUG, that is the check that must pass before
+its batched path may be used for numbers). The BLIP batch mixes question lengths (padded, the
+padding masked in the decoder's cross-attention). Questions come from the small schema CSV, or
+``--csv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -47,33 +52,48 @@ def tiles(n: int, size: int) -> list[Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     items = load_questions(Path(args.csv))
-    # the largest item's questions: DPG items have about 7 to 20
+    # the largest item's questions: DPG items have about 7 to 20, of mixed token lengths
     questions = max(([q["question"] for q in rows] for rows in items.values()), key=len)
     if args.questions:
         questions = (questions * (args.questions // len(questions) + 1))[: args.questions]
-    batched_vqa = make_backend(args, questions)
-    single_vqa = batched_vqa  # answer_one is always the one-question call (for mPLUG: the official pipeline call)
+    vqa = make_backend(args, questions)  # answer_one is always the one-question call (for mPLUG: the official pipeline call)
     work = tiles(args.tiles, args.tile_size)
-    batched_vqa.answer(work[0], questions[:2])  # warm-up (first-call allocations, lazy init)
-
-    t0 = time.perf_counter()
-    batched = [batched_vqa.answer(t, questions) for t in work]
-    t_batched = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    single = [[single_vqa.answer_one(t, q) for q in questions] for t in work]
-    t_single = time.perf_counter() - t0
+    ways = {
+        "batched": lambda: [vqa.answer(t, questions) for t in work],
+        "one_at_a_time": lambda: [[vqa.answer_one(t, q) for q in questions] for t in work],
+    }
+    answers = {name: way() for name, way in ways.items()}  # warm-up of each (first-call allocations, lazy init)
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    ratios: list[float] = []  # one-at-a-time / batched, per repeat: both under the same machine load
+    names = list(ways)
+    for rep in range(args.repeats):
+        for name in names[rep % 2:] + names[:rep % 2]:  # alternate which goes first
+            t0 = time.perf_counter()
+            got = ways[name]()
+            times[name].append(time.perf_counter() - t0)
+            if got != answers[name]:
+                raise SystemExit(f"{name}: answers changed between repeats (non-deterministic decoding?)")
+        ratios.append(times["one_at_a_time"][-1] / times["batched"][-1])
+    batched, single = answers["batched"], answers["one_at_a_time"]
+    lengths = [len(ids) for ids in vqa.processor.tokenizer(questions)["input_ids"]] if hasattr(vqa, "processor") else []
     return {
         "backend": args.backend,
         "model": args.model_id,
         "device": args.device,
         "tiles": len(work),
         "questions_per_tile": len(questions),
-        "s_per_tile_batched": t_batched / len(work),
-        "s_per_tile_one_at_a_time": t_single / len(work),
-        "speedup": t_single / t_batched,
+        "distinct_question_lengths": len(set(lengths)) if lengths else None,
+        "repeats": args.repeats,
+        "s_per_tile_batched": [t / len(work) for t in times["batched"]],
+        "s_per_tile_one_at_a_time": [t / len(work) for t in times["one_at_a_time"]],
+        "speedup": ratios,
         "answers_agree": batched == single,
         "disagreements": sum(a != b for bt, st in zip(batched, single) for a, b in zip(bt, st)),
     }
+
+
+def spread(values: list[float], fmt: str = ".4f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,15 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiles", type=int, default=4)
     p.add_argument("--tile-size", type=int, default=384, help="Janus-family tiles are 384 px")
     p.add_argument("--questions", type=int, default=0, help="repeat the questions up to this many per tile")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved timed repeats of each way, after one warm-up")
     p.add_argument("--tiny-image-size", type=int, default=192,
                    help="input size of the tiny BLIP: 192 px in 8-px patches = 576 tokens, as BLIP-base at 384 px")
     args = p.parse_args(argv)
     r = run(args)
-    print("| backend | model | device | tiles | questions/tile | s/tile batched | s/tile one-by-one | speed-up | answers agree |")
+    print(f"{r['repeats']} interleaved repeats after a warm-up; median (min-max); speed-up = one-at-a-time / batched per repeat")
+    print("| backend | model | device | tiles | questions/tile (lengths) | s/tile batched | s/tile one-by-one | speed-up | answers agree |")
     print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| {r['backend']} | {r['model']} | {r['device']} | {r['tiles']} | {r['questions_per_tile']} | "
-          f"{r['s_per_tile_batched']:.4f} | {r['s_per_tile_one_at_a_time']:.4f} | {r['speedup']:.2f}x | "
-          f"{r['answers_agree']} ({r['disagreements']} differ) |")
+    print(f"| {r['backend']} | {r['model']} | {r['device']} | {r['tiles']} | {r['questions_per_tile']} "
+          f"({r['distinct_question_lengths']}) | {spread(r['s_per_tile_batched'])} | {spread(r['s_per_tile_one_at_a_time'])} | "
+          f"{spread(r['speedup'], '.2f')}x | {r['answers_agree']} ({r['disagreements']} differ) |")
     return 0 if r["answers_agree"] else 1
 
 

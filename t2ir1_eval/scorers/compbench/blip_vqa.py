@@ -31,6 +31,7 @@ from ...errors import BackendUnavailable
 from ...registry import TINY_MODELS
 from ...types import Sample
 from ..base import Scorer
+from ..blip_decoder import decoder_logits
 from . import nlp
 from .common import CLIP_MEAN, CLIP_STD, load_rgb, prompt_for, to_chw
 
@@ -242,22 +243,8 @@ class BlipVqaScorer(Scorer):
 def decoder_first_step(decoder: Any, start: Any, question_states: Any, question_mask: Any) -> Any:
     """Logits of BLIP's text decoder at its first step, the question padding masked.
 
-    transformers 5.24's ``BlipTextLayer`` hands ``encoder_attention_mask`` to the cross-attention
-    as ``attention_mask``, which ``BlipTextSelfAttention`` ignores when it cross-attends: padded
-    question tokens get attention weight. BLIP's med.py masks them. So the decoder's submodules
-    are called here with the mask where the cross-attention reads it. One token from ``[DEC]``:
-    its causal self-attention sees only itself and needs no mask.
+    transformers 5.24 drops the decoder's cross-attention mask (see ``blip_decoder``), so the
+    layers are run there with the mask routed. One token from ``[DEC]``: its causal
+    self-attention sees only itself and needs no mask.
     """
-    import torch
-
-    bert = decoder.bert
-    hidden = bert.embeddings(input_ids=start)
-    # additive mask, (batch, 1, 1, keys): 0 where attended, the dtype's minimum on padding
-    blocked = (1.0 - question_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-    for layer in bert.encoder.layer:
-        attended, _ = layer.attention(hidden)
-        context_layer, _ = layer.crossattention.self(attended, encoder_hidden_states=question_states,
-                                                     encoder_attention_mask=blocked)
-        crossed = layer.crossattention.output(context_layer, attended)
-        hidden = layer.feed_forward_chunk(crossed)
-    return decoder.cls(hidden)[:, 0, :]
+    return decoder_logits(decoder, start, question_states, question_mask)[:, 0, :]

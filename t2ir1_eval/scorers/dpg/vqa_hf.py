@@ -4,8 +4,8 @@ NOT the official DPG-Bench VQA model (mPLUG-large via ModelScope, see mplug.py):
 this backend are not comparable to published DPG-Bench scores, and ``describe()`` says so.
 
 Speed: the tile goes through the vision encoder once and its embedding is shared by every
-question; the questions are then answered in batches of equal token length (never padded, see
-``answer_encoded``), so a batched answer is exactly the one-question answer.
+question; the questions are then answered in one padded batch, the padding masked in the
+decoder's cross-attention too (``answer_encoded``), so a batched answer is the one-question answer.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...registry import TINY_MODELS
+from ..blip_decoder import greedy_decode
 
 #: the real model a non-tiny run loads (BLIP ViT-B VQA, COCO/VQAv2 fine-tuned)
 DEFAULT_MODEL_ID = "Salesforce/blip-vqa-base"
@@ -56,6 +57,7 @@ class HfBlipVqa:
             "vqa_model": self.model_id,
             "library": f"transformers {transformers.__version__}",
             "decoding": f"greedy, max_new_tokens={self.max_new_tokens}",
+            "decoder_cross_attention_mask": "question padding mask (routed by blip_decoder.greedy_decode)",
             "comparable": False,
             "note": "BLIP VQA stands in for mPLUG-large: not comparable to published DPG-Bench numbers",
         }
@@ -69,30 +71,20 @@ class HfBlipVqa:
             return self.model.vision_model(pixel_values=pixels.to(self.device, self.dtype))[0]
 
     def answer_encoded(self, image_embeds: Any, questions: list[str]) -> list[str]:
-        """Answer every question about one already-encoded tile, batched by token length.
+        """Answer every question about one already-encoded tile, in one padded batch.
 
-        Questions of equal length go in one batch, so no question is ever padded: transformers
-        5.24's BLIP text decoder drops the cross-attention mask (``BlipTextAttention`` passes it
-        as ``attention_mask`` while the cross-attention reads ``encoder_attention_mask``), so a
-        padded question would attend to its padding and answer differently than alone.
+        The question padding mask reaches the decoder's cross-attention (``blip_decoder``:
+        transformers 5.24's own ``generate`` drops it there), so a padded question answers as it
+        does alone.
         """
-        lengths = [len(ids) for ids in self.processor.tokenizer(questions)["input_ids"]]
-        answers: list[str] = [""] * len(questions)
-        for length in sorted(set(lengths)):
-            index = [i for i, n in enumerate(lengths) if n == length]
-            for i, a in zip(index, self._answer_same_length(image_embeds, [questions[i] for i in index])):
-                answers[i] = a
-        return answers
-
-    def _answer_same_length(self, image_embeds: Any, questions: list[str]) -> list[str]:
         import torch
 
         if not questions:
             return []
-        text = self.processor.tokenizer(questions, return_tensors="pt").to(self.device)
-        n = len(questions)
-        embeds = image_embeds.expand(n, -1, -1)
+        text = self.processor.tokenizer(questions, padding="longest", return_tensors="pt").to(self.device)
+        embeds = image_embeds.expand(len(questions), -1, -1)
         image_mask = torch.ones(embeds.shape[:-1], dtype=torch.long, device=self.device)
+        cfg = self.model.config.text_config
         with torch.inference_mode():
             question_embeds = self.model.text_encoder(
                 input_ids=text["input_ids"],
@@ -101,18 +93,9 @@ class HfBlipVqa:
                 encoder_attention_mask=image_mask,
                 return_dict=False,
             )[0]
-            cfg = self.model.config.text_config
-            start = torch.full((n, 1), self.model.decoder_start_token_id, device=self.device)
-            out = self.model.text_decoder.generate(
-                input_ids=start,
-                eos_token_id=cfg.sep_token_id,
-                pad_token_id=cfg.pad_token_id,
-                encoder_hidden_states=question_embeds,
-                encoder_attention_mask=text["attention_mask"],
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-            )
+            out = greedy_decode(self.model.text_decoder, int(self.model.decoder_start_token_id), question_embeds,
+                                text["attention_mask"], self.max_new_tokens, eos_id=int(cfg.sep_token_id),
+                                pad_id=int(cfg.pad_token_id))
         return [a.strip() for a in self.processor.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
     def answer(self, tile: Any, questions: list[str]) -> list[str]:
