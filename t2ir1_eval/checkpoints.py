@@ -1,6 +1,6 @@
 """Loading third-party checkpoints without running code from them.
 
-``torch.load(weights_only=False)`` unpickles arbitrary objects: a crafted ``.pth`` in the cache
+A full (not weights-only) ``torch.load`` unpickles arbitrary objects: a crafted ``.pth`` in the cache
 runs its payload during a plain ``score``. Here a checkpoint is read only with
 ``weights_only=True`` (tensors, containers and a short allow-list of numpy types that mmcv
 writes into ``meta``), and a file the tool knows by name must match its pinned hash before it is

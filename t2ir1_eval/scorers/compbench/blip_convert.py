@@ -92,7 +92,7 @@ def load_original_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        # torch's own text suggests weights_only=False; keep only the line that names the culprit
+        # torch's own text suggests turning weights-only loading off; keep only the line that names the culprit
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         why = next((ln for ln in lines if "Unsupported global" in ln), lines[0] if lines else type(exc).__name__)
         raise ConfigError(
