@@ -94,9 +94,10 @@ def _aheapsort(v: Sequence[float], tosort: list[int], lo: int, n: int) -> None:
     def put(k: int, value: int) -> None:
         tosort[lo + k - 1] = value
 
-    for l in range(n >> 1, 0, -1):
-        tmp = get(l)
-        i, j = l, l << 1
+    def sift_down(i: int, n: int) -> None:
+        # the sift loop the C code writes out twice (heap building, then extraction)
+        tmp = get(i)
+        j = i << 1
         while j <= n:
             if j < n and _less(v[get(j)], v[get(j + 1)]):
                 j += 1
@@ -107,21 +108,15 @@ def _aheapsort(v: Sequence[float], tosort: list[int], lo: int, n: int) -> None:
             else:
                 break
         put(i, tmp)
+
+    for l in range(n >> 1, 0, -1):
+        sift_down(l, n)
     while n > 1:
         tmp = get(n)
         put(n, get(1))
+        put(1, tmp)
         n -= 1
-        i, j = 1, 2
-        while j <= n:
-            if j < n and _less(v[get(j)], v[get(j + 1)]):
-                j += 1
-            if _less(v[tmp], v[get(j)]):
-                put(i, get(j))
-                i = j
-                j += j
-            else:
-                break
-        put(i, tmp)
+        sift_down(1, n)
 
 
 def argsort_numpy123(values: Sequence[Any]) -> list[int]:
