@@ -258,3 +258,78 @@ def test_served_by_a_plain_static_file_server(browser, report):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_large_run_gallery_is_split_into_category_pages(browser, report, tmp_path):
+    """With the split threshold set low, the GenEval smoke run (48 images) gets one gallery per
+    category, 3 cards a page: every page opens clean, every link resolves, and the pages together
+    hold each image exactly once."""
+    from urllib.parse import unquote, urlparse
+
+    from t2ir1_eval.report.html.pages import write_run_page
+
+    run = report["runs"]["geneval"]
+    rows = [json.loads(x) for x in (run / "decisions.jsonl").read_text().splitlines()]
+    main = write_run_page(run, tmp_path / "runs", split_over=10, page_size=3)
+    assert main == tmp_path / "runs" / f"{slug(run)}.html"
+
+    def path_of(url: str) -> Path:
+        assert url.startswith("file://"), url
+        return Path(unquote(urlparse(url).path))
+
+    _open_clean(browser, main.as_uri())  # the histograms still load; no card on the main page
+    assert browser.eval("document.querySelectorAll('.card').length") == 0
+    table = browser.eval("""[...document.querySelectorAll('table.categories tr')].slice(1).map(r =>
+        [r.querySelector('a.cat-link').href, ...[...r.cells].slice(1).map(c => parseInt(c.textContent))])""")
+    cats = list(dict.fromkeys(r["category"] for r in rows))
+    assert len(table) == len(cats) > 1
+    seen_files: list[Path] = []
+    per_cat: dict[str, list[str]] = {}
+    for (link, n, n_pass, n_fail, n_error, n_scored, n_pages), cat in zip(table, cats):
+        mine = [r["decision"] for r in rows if r["category"] == cat]
+        assert (n, n_pass, n_fail, n_error, n_scored) == (len(mine), sum(bool(d["correct"]) and not d["failed"] for d in mine),
+                                                          sum(not d["correct"] and not d["failed"] for d in mine),
+                                                          sum(bool(d["failed"]) for d in mine), 0)
+        assert n_pages == -(-len(mine) // 3)
+        url, prev = link, None
+        while url:
+            page = path_of(url)
+            assert page.is_file(), url
+            _open_clean(browser, url)
+            got = browser.eval("""(() => ({cats: [...document.querySelectorAll('.card')].map(c => c.dataset.cat),
+                files: [...document.querySelectorAll('.card img')].map(i => i.alt),
+                prev: (document.querySelector('a[rel=prev]') || {}).href || null,
+                next: (document.querySelector('a[rel=next]') || {}).href || null,
+                back: document.querySelector('a.back').href,
+                links: [...document.querySelectorAll('a.cat-link')].map(a => a.href)}))()""")
+            assert 0 < len(got["cats"]) <= 3 and set(got["cats"]) == {cat}
+            assert (got["prev"] and path_of(got["prev"])) == (prev and path_of(prev))
+            assert path_of(got["back"]) == main
+            assert len(got["links"]) == len(cats) - 1 and all(path_of(x).is_file() for x in got["links"])
+            per_cat.setdefault(cat, []).extend(got["files"])
+            seen_files.append(page)
+            prev, url = url, got["next"]
+        assert len([p for p in seen_files if p.parent == path_of(link).parent]) >= n_pages
+    # every image exactly once over all pages, and no page left unreached
+    assert sum(len(v) for v in per_cat.values()) == len(rows) == 48
+    assert {c: sorted(v) for c, v in per_cat.items()} == {c: sorted(r["file"] for r in rows if r["category"] == c) for c in cats}
+    assert sorted(seen_files) == sorted((tmp_path / "runs" / slug(run)).glob("*.html"))
+    # the outcome filter works within a page
+    _open_clean(browser, seen_files[0].as_uri())
+    fails = browser.eval("document.querySelectorAll('.card.fail').length")
+    browser.eval("""(() => { const s = document.getElementById('f-status'); s.value = 'fail';
+        s.dispatchEvent(new Event('change')); })()""")
+    assert browser.eval("[...document.querySelectorAll('.card')].filter(c => c.offsetParent !== null).length") == fails
+    _shot(browser, tmp_path, "run-split")
+    # a later report with larger pages leaves no stale page behind
+    write_run_page(run, tmp_path / "runs", split_over=10, page_size=8)
+    assert sorted(x.name for x in (tmp_path / "runs" / slug(run)).glob("*.html")) == sorted(path_of(x[0]).name for x in table)
+
+
+def test_category_page_names_are_safe_and_unique():
+    from t2ir1_eval.report.html.run_gallery import category_slugs, page_file
+
+    slugs = category_slugs(["color_attr", "color-attr", "Color attr", "../x", "", "a_p2", "a"])
+    assert list(slugs.values()) == ["color-attr", "color-attr-2", "Color-attr-3", "x", "category", "a-p2", "a"]
+    files = {page_file(s, n) for s in slugs.values() for n in (1, 2, 3)}
+    assert len(files) == 3 * len(slugs) and all("/" not in f for f in files)

@@ -21,11 +21,16 @@ from ..badges import Badge, run_badges
 from ..references import REFERENCES
 from ..tables import build_table, fmt_interval
 from . import plots
+from .run_gallery import plan_gallery
 from .rundata import ImageView, RunData, decision_rows, load_run, prompt_scores
 from .thumbs import thumbnail
 
 _ENV: Environment | None = None
 EAGER_IMAGES = 400
+# a full T2I-CompBench run has 24,000 images: one page of that many cards stalls a browser, so a run of
+# more than SPLIT_OVER images gets one gallery per category, PAGE_SIZE cards a page (run_gallery.py)
+SPLIT_OVER = 2000
+PAGE_SIZE = 500
 
 
 def env() -> Environment:
@@ -177,13 +182,18 @@ def _card(im: ImageView, run: RunData, page_dir: Path) -> dict[str, Any]:
             "thumb": href(thumb, page_dir) if thumb else None}
 
 
-def write_run_page(run_dir: Path, out_dir: Path) -> Path:
+def write_run_page(run_dir: Path, out_dir: Path, split_over: int = SPLIT_OVER, page_size: int = PAGE_SIZE) -> Path:
+    """``out_dir/<run>.html``; a run of more than ``split_over`` images gets its gallery split into
+    ``out_dir/<run>/<category>.html`` (then ``<category>_p2.html``, ...), ``page_size`` cards a page."""
     run = load_run(Path(run_dir))
     suite = load_suite(run.suite)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cards = [_card(im, run, out_dir) for im in tqdm(run.images, desc=f"report {run.suite} thumbnails", unit="img",
-                                                     disable=None if len(run.images) > 200 else True)]
+    split = len(run.images) > split_over
+    page_dir = out_dir / slug(run.root) if split else out_dir
+    page_dir.mkdir(parents=True, exist_ok=True)
+    cards = [_card(im, run, page_dir) for im in tqdm(run.images, desc=f"report {run.suite} thumbnails", unit="img",
+                                                      disable=None if len(run.images) > 200 else True)]
     cats: list[str] = []
     for im in run.images:
         if im.category not in cats:
@@ -200,12 +210,31 @@ def write_run_page(run_dir: Path, out_dir: Path) -> Path:
     order = [c for c in suite.table_columns if c in s["scores"]] + [c for c in s["scores"] if c not in suite.table_columns]
     scores = [{"name": k, "value": s["scores"][k], "ci": unc.get(k)} for k in order]
     failed = [c for c in cards if c["status"] == "error"]
-    # a full run has thousands of images: the browser then loads thumbnails as they scroll into view
-    loading = "eager" if len(cards) <= EAGER_IMAGES else "lazy"
-    return _render("run.html.j2", out_dir / f"{slug(run.root)}.html", run=run, s=s, suite=suite, cards=cards, loading=loading,
-                   categories=[(c, suite.category_display(c)) for c in cats], hist=hist, scores=scores, failed=failed,
-                   provenance=provenance_rows(s, run.config), badges=badges(s, suite),
-                   title=f"{s['model']} on {suite.title}")
+    main = out_dir / f"{slug(run.root)}.html"
+    title = f"{s['model']} on {suite.title}"
+    common = dict(run=run, s=s, suite=suite, hist=hist, scores=scores, failed=failed,
+                  provenance=provenance_rows(s, run.config), badges=badges(s, suite), title=title)
+    if not split:
+        # a full run has thousands of images: the browser then loads thumbnails as they scroll into view
+        loading = "eager" if len(cards) <= EAGER_IMAGES else "lazy"
+        return _render("run.html.j2", main, cards=cards, loading=loading,
+                       categories=[(c, suite.category_display(c)) for c in cats], **common)
+    sections = plan_gallery(cards, cats, suite.category_display, page_size)
+    for g in sections:
+        for page in g.pages:
+            prev = g.pages[page.number - 2].file if page.number > 1 else None
+            nxt = g.pages[page.number].file if page.number < len(g.pages) else None
+            _render("run_gallery.html.j2", page_dir / page.file, g=g, page=page, prev=prev, next=nxt, sections=sections,
+                    back=href(main, page_dir), run_title=title, badges=common["badges"],
+                    loading="eager" if len(page.cards) <= EAGER_IMAGES else "lazy",
+                    title=f"{title}: {g.display}" + (f" (page {page.number}/{len(g.pages)})" if len(g.pages) > 1 else ""))
+    links = {g.category: href(page_dir / g.pages[0].file, out_dir) for g in sections}
+    # pages of an earlier, larger report of this run would be reachable from nowhere but still served: drop them
+    current = {page.file for g in sections for page in g.pages}
+    for stale in page_dir.glob("*.html"):
+        if stale.name not in current:
+            stale.unlink()
+    return _render("run.html.j2", main, sections=sections, links=links, **common)
 
 
 # ------------------------------------------------------------------------------- compare page
