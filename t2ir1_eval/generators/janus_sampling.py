@@ -117,6 +117,14 @@ def _language_model(model: Any) -> Any:
     return model.model.language_model
 
 
+def cfg_rows(prompts: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Left-padded ``(ids, mask, positions)`` of the CFG batch ``[cond..., uncond...]``: an
+    unconditional row keeps BOS and ``<begin_of_image>`` and pads the rest (DeepSeek's
+    ``tokens[i, 1:-1] = pad_id``); shared by the eager and the static loop."""
+    uncond = [[r[0]] + [pad_id] * (len(r) - 2) + [r[-1]] for r in prompts]
+    return left_pad(list(prompts) + uncond, pad_id, device)
+
+
 @torch.inference_mode()
 def generate_image_tokens(
     model: Any,
@@ -145,8 +153,7 @@ def generate_image_tokens(
     lm = _language_model(model)
     ckw = _cache_keyword(lm)
     b = len(prompts)
-    uncond = [[r[0]] + [pad_id] * (len(r) - 2) + [r[-1]] for r in prompts]
-    ids, mask, pos = left_pad(list(prompts) + uncond, pad_id, device)
+    ids, mask, pos = cfg_rows(prompts, pad_id, device)
     embeds = model.get_input_embeddings()(ids)
     kv = _new_cache(model, 2 * b, ids.shape[1] + num_image_tokens, cache)
     uniforms = uniforms.to(device)

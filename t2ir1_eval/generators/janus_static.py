@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..errors import ConfigError
-from .janus_sampling import _cache_keyword, _language_model, _new_cache, cfg_logits, left_pad, sample_rows
+from .janus_sampling import _cache_keyword, _language_model, _new_cache, cfg_logits, cfg_rows, left_pad, sample_rows
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +185,7 @@ class StaticDecoder:
         """Same contract and same tokens as ``janus_sampling.generate_image_tokens``."""
         model = self.model
         b = len(prompts)
-        uncond = [[r[0]] + [pad_id] * (len(r) - 2) + [r[-1]] for r in prompts]
-        ids, mask, pos = left_pad(list(prompts) + uncond, pad_id, self.device)
+        ids, mask, pos = cfg_rows(prompts, pad_id, self.device)
         width = ids.shape[1]
         max_len = _round_up(width, self.len_bucket) + num_image_tokens
         key = ("image", b, max_len, num_image_tokens, float(cfg_weight), float(temperature), int(top_k), float(top_p), cfg_dtype)
